@@ -1,0 +1,199 @@
+"""Input events: one frozen model per `type`, all sharing the envelope of DESIGN.md.
+
+Every model forbids unknown envelope keys but tolerates extra `data` fields, because
+producers add fields faster than we ship releases and a new optional field must not become a
+dead letter.
+"""
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from schemas.contact import normalise_email
+from schemas.exceptions import InvalidEmail
+from schemas.purposes import Purpose
+
+SCHEMA_MAJOR = 1
+
+
+def _email(value: str) -> str:
+    try:
+        return normalise_email(value)
+    except InvalidEmail as exc:  # pydantic only turns ValueError into a field error
+        raise ValueError(str(exc)) from exc
+
+
+Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
+Text = Annotated[str, Field(max_length=20_000)]
+Ident = Annotated[str, Field(min_length=1, max_length=200)]
+Choice = Literal["granted", "withdrawn"]
+
+
+class Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class PurchaseData(Data):
+    order_id: Ident
+    email: Email
+    name: Annotated[str, Field(max_length=500)]
+    company: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    country: Annotated[str, Field(max_length=64)] | None = None
+    marketing_opt_out: bool = False
+
+
+class SupportData(Data):
+    ticket_id: Ident
+    email: Email
+    channel: Literal["email", "phone", "chat", "sales"]
+    text: Text = ""
+    intent: Literal["opt_out", "opt_in"] | None = None
+
+
+class NewsletterSignupData(Data):
+    email: Email
+    confirmation_token: Ident | None = None
+
+
+class NewsletterConfirmedData(Data):
+    email: Email
+    confirmation_token: Ident | None = None
+
+
+class NewsletterUnsubscribedData(Data):
+    email: Email
+    scope: Literal["newsletter", "all"] = "newsletter"
+
+
+class PreferenceData(Data):
+    email: Email
+    changes: dict[Purpose, Choice] = Field(default_factory=dict)
+    all: Choice | None = None
+
+    @model_validator(mode="after")
+    def _meaningful(self) -> "PreferenceData":
+        if not self.changes and self.all is None:
+            raise ValueError("preference.changed needs `changes` or `all`")
+        if Purpose.TRANSACTIONAL in self.changes:
+            raise ValueError("transactional mail cannot be granted or withdrawn")
+        return self
+
+
+class ErasureData(Data):
+    email: Email
+    request_ref: Ident
+
+
+class MailData(Data):
+    request_id: Ident
+    email: Email
+    purpose: Purpose
+    subject: Annotated[str, Field(max_length=998)]
+    body: Annotated[str, Field(max_length=1_000_000)]
+    campaign: Ident | None = None
+
+
+class Envelope(BaseModel):
+    """Fields every event carries; `event_id` is the idempotency key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: UUID
+    type: str
+    schema_version: Annotated[str, Field(pattern=r"^\d+(\.\d+)?$")]
+    occurred_at: AwareDatetime
+    source: Ident
+    data: Data
+
+    @property
+    def email(self) -> str:
+        return self.data.email  # type: ignore[attr-defined,no-any-return]
+
+
+class PurchaseCompleted(Envelope):
+    type: Literal["purchase.completed"]
+    data: PurchaseData
+
+
+class SupportMessageReceived(Envelope):
+    type: Literal["support.message_received"]
+    data: SupportData
+
+
+class NewsletterSignup(Envelope):
+    type: Literal["newsletter.signup"]
+    data: NewsletterSignupData
+
+
+class NewsletterConfirmed(Envelope):
+    type: Literal["newsletter.confirmed"]
+    data: NewsletterConfirmedData
+
+
+class NewsletterUnsubscribed(Envelope):
+    type: Literal["newsletter.unsubscribed"]
+    data: NewsletterUnsubscribedData
+
+
+class PreferenceChanged(Envelope):
+    type: Literal["preference.changed"]
+    data: PreferenceData
+
+
+class ErasureRequested(Envelope):
+    type: Literal["contact.erasure_requested"]
+    data: ErasureData
+
+
+class MailRequested(Envelope):
+    type: Literal["mail.requested"]
+    data: MailData
+
+
+ConsentEvent = (
+    PurchaseCompleted
+    | SupportMessageReceived
+    | NewsletterSignup
+    | NewsletterConfirmed
+    | NewsletterUnsubscribed
+    | PreferenceChanged
+    | ErasureRequested
+)
+AnyEvent = ConsentEvent | MailRequested
+
+EVENT_TYPES: dict[str, type[Envelope]] = {
+    "purchase.completed": PurchaseCompleted,
+    "support.message_received": SupportMessageReceived,
+    "newsletter.signup": NewsletterSignup,
+    "newsletter.confirmed": NewsletterConfirmed,
+    "newsletter.unsubscribed": NewsletterUnsubscribed,
+    "preference.changed": PreferenceChanged,
+    "contact.erasure_requested": ErasureRequested,
+    "mail.requested": MailRequested,
+}
+
+# Which input topic carries which event types (DESIGN.md, "Topics").
+TOPIC_TYPES: dict[str, frozenset[str]] = {
+    "purchases": frozenset({"purchase.completed"}),
+    "support": frozenset({"support.message_received"}),
+    "newsletter": frozenset(
+        {"newsletter.signup", "newsletter.confirmed", "newsletter.unsubscribed"}
+    ),
+    "preferences": frozenset({"preference.changed", "contact.erasure_requested"}),
+    "mail-requests": frozenset({"mail.requested"}),
+}
+
+
+def topic_for_type(event_type: str) -> str:
+    for topic, types in TOPIC_TYPES.items():
+        if event_type in types:
+            return topic
+    raise KeyError(event_type)
+
+
+def event_time(event: Envelope) -> datetime:
+    return event.occurred_at

@@ -1,0 +1,141 @@
+"""Records the pipeline writes: consent changes, mail decisions and dead letters.
+
+Each is JSON keyed by the contact key (dead letters by their original key). Only the outbox
+record carries an e-mail address: it is what the mailer needs and nothing else downstream may
+hold one.
+"""
+
+import base64
+from datetime import UTC, datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.purposes import Purpose
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
+
+
+Scope = Literal[
+    "product_updates",
+    "special_offers",
+    "support_notices",
+    "new_products",
+    "newsletter",
+    "all",
+    "relationship",
+    "erasure",
+]
+
+
+class ConsentChange(Record):
+    """One line of the consent ledger: what an event did to one scope, and why.
+
+    `applied` is false when a newer event already decided this scope (late arrival); the line
+    is kept because "why did this opt-in not take effect" is a question the DPO gets.
+    """
+
+    record: Literal["consent.change"] = "consent.change"
+    contact_key: str
+    event_id: UUID
+    event_type: str
+    source: str
+    occurred_at: AwareDatetime
+    processed_at: AwareDatetime = Field(default_factory=utcnow)
+    policy_version: str
+    scope: Scope
+    action: Literal["granted", "withdrawn", "pending", "relationship", "erased"]
+    applied: bool
+    effective: dict[str, str]
+    rule: str
+    evidence: dict[str, str] = Field(default_factory=dict)
+    detected: bool = False
+
+
+class MailDecision(Record):
+    request_id: str
+    contact_key: str
+    purpose: Purpose
+    event_id: UUID
+    requested_at: AwareDatetime
+    decided_at: AwareDatetime = Field(default_factory=utcnow)
+    policy_version: str
+    campaign: str | None = None
+
+
+class OutboxRecord(MailDecision):
+    record: Literal["mail.outbox"] = "mail.outbox"
+    email: str
+    subject: str
+    body: str
+    unsubscribe_url: str | None = None
+
+
+SuppressionReason = Literal[
+    "opted_out",
+    "purpose_withdrawn",
+    "unconfirmed",
+    "not_opted_in",
+    "no_relationship",
+    "erased",
+]
+
+
+class SuppressedRecord(MailDecision):
+    record: Literal["mail.suppressed"] = "mail.suppressed"
+    reason: SuppressionReason
+    rule: str
+    detected: bool = False
+
+
+class DeadLetter(Record):
+    """The original bytes and where they came from, so the message can be fixed and replayed."""
+
+    record: Literal["dead.letter"] = "dead.letter"
+    reason: str
+    kind: str
+    stage: Literal["deserialization", "processing"]
+    topic: str
+    partition: int
+    offset: int
+    key_b64: str | None
+    value_b64: str | None
+    failed_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        reason: str,
+        kind: str,
+        stage: Literal["deserialization", "processing"],
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+    ) -> "DeadLetter":
+        enc = (lambda b: None if b is None else base64.b64encode(b).decode("ascii"))
+        return cls(
+            reason=reason,
+            kind=kind,
+            stage=stage,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key_b64=enc(key),
+            value_b64=enc(value),
+        )
+
+    def original_value(self) -> bytes | None:
+        return None if self.value_b64 is None else base64.b64decode(self.value_b64)

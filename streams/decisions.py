@@ -1,0 +1,286 @@
+"""Consent decision rules: pure functions from (state, event) to (state, ledger lines).
+
+Why the state is a join-semilattice: Kafka redelivers after crashes and gives no order across
+topics, and producers' clocks disagree with arrival order. Every field below only ever moves
+"up" (a later event time, or at equal times the stronger action), so applying events is
+commutative, associative and idempotent: duplicates and late arrivals need no special path, and
+any replay of the same events gives the same state.
+
+Rules (README, "Consent semantics"):
+- An explicit action (grant or withdrawal) per scope: the newest by event time wins; at equal
+  times a withdrawal beats a grant (err towards not mailing); then the larger event id.
+- Scope `all` (do not contact) competes with each purpose's own mark: the newer one decides.
+- Implicit events (purchase, support contact) only establish a relationship; they never
+  re-grant a withdrawn purpose: withdrawal is sticky until an explicit grant.
+- Erasure suppresses everything, transactional included, until a later explicit grant.
+- A contact never seen is `no_relationship` (fail closed).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from schemas.events import (
+    ConsentEvent,
+    ErasureRequested,
+    NewsletterConfirmed,
+    NewsletterSignup,
+    NewsletterUnsubscribed,
+    PreferenceChanged,
+    PurchaseCompleted,
+    SupportMessageReceived,
+)
+from schemas.purposes import MARKETING_PURPOSES, Purpose
+from streams.optout_text import OptOutMatch, detect_opt_out
+from streams.policy import Policy
+
+Action = Literal["granted", "withdrawn"]
+ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """The explicit action currently deciding one scope, with its proof."""
+
+    action: Action
+    at: datetime
+    event_id: str
+    rule: str
+    source: str
+    detected: bool = False
+
+    def rank(self) -> tuple[datetime, int, str]:
+        return (self.at, 1 if self.action == "withdrawn" else 0, self.event_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "at": self.at.isoformat(),
+            "event_id": self.event_id,
+            "rule": self.rule,
+            "source": self.source,
+            "detected": self.detected,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Mark":
+        return cls(
+            action=d["action"],
+            at=datetime.fromisoformat(d["at"]),
+            event_id=d["event_id"],
+            rule=d["rule"],
+            source=d["source"],
+            detected=bool(d.get("detected", False)),
+        )
+
+
+def _newer(a: Mark | None, b: Mark | None) -> Mark | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return b if b.rank() > a.rank() else a
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactState:
+    """Everything the pipeline keeps per contact. Deliberately free of personal data."""
+
+    marks: dict[str, Mark] = field(default_factory=dict)  # purpose value or "all" -> Mark
+    relationship_at: datetime | None = None
+    pending_at: datetime | None = None  # newsletter signup awaiting confirmation
+    erased_at: datetime | None = None
+
+    def merge(self, other: "ContactState") -> "ContactState":
+        keys = self.marks.keys() | other.marks.keys()
+        marks = {k: m for k in keys if (m := _newer(self.marks.get(k), other.marks.get(k)))}
+        return ContactState(
+            marks=marks,
+            relationship_at=_later(self.relationship_at, other.relationship_at),
+            pending_at=_later(self.pending_at, other.pending_at),
+            erased_at=_later(self.erased_at, other.erased_at),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        iso = (lambda t: None if t is None else t.isoformat())
+        return {
+            "marks": {k: m.to_dict() for k, m in sorted(self.marks.items())},
+            "relationship_at": iso(self.relationship_at),
+            "pending_at": iso(self.pending_at),
+            "erased_at": iso(self.erased_at),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> "ContactState":
+        if not d:
+            return EMPTY
+        parse = (lambda t: None if t is None else datetime.fromisoformat(t))
+        return cls(
+            marks={k: Mark.from_dict(v) for k, v in d.get("marks", {}).items()},
+            relationship_at=parse(d.get("relationship_at")),
+            pending_at=parse(d.get("pending_at")),
+            erased_at=parse(d.get("erased_at")),
+        )
+
+
+EMPTY = ContactState()
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What one event asserts about one scope; becomes one ledger line."""
+
+    scope: str
+    action: Literal["granted", "withdrawn", "pending", "relationship", "erased"]
+    rule: str
+    evidence: dict[str, str] = field(default_factory=dict)
+    detected: bool = False
+
+
+Detector = Callable[[str], OptOutMatch | None]
+
+
+def effects_of(event: ConsentEvent, policy: Policy, detect: Detector = detect_opt_out) -> list[Effect]:
+    """The scopes an event speaks about, in the words of the policy."""
+    out: list[Effect] = []
+    relationship = event.type in policy.relationship.sources
+    if isinstance(event, PurchaseCompleted):
+        if event.data.marketing_opt_out:
+            out.append(Effect(ALL, "withdrawn", "purchase.marketing_opt_out",
+                              {"field": "marketing_opt_out"}))
+    elif isinstance(event, SupportMessageReceived):
+        if event.data.intent == "opt_out":
+            out.append(Effect(ALL, "withdrawn", "support.intent_opt_out", {"field": "intent"}))
+        elif event.data.intent == "opt_in":
+            out.append(Effect(ALL, "granted", "support.intent_opt_in", {"field": "intent"}))
+        elif (match := detect(event.data.text)) is not None:
+            out.append(Effect(ALL, "withdrawn", "support.text_opt_out",
+                              {"text_rule": match.rule, "language": match.language,
+                               "ticket_id": event.data.ticket_id}, detected=True))
+    elif isinstance(event, NewsletterSignup):
+        if policy.double_opt_in:
+            out.append(Effect("newsletter", "pending", "newsletter.signup_unconfirmed"))
+        else:
+            relationship = True
+            out.append(Effect("newsletter", "granted", "newsletter.signup_single_opt_in"))
+    elif isinstance(event, NewsletterConfirmed):
+        out.append(Effect("newsletter", "granted", "newsletter.confirmed"))
+    elif isinstance(event, NewsletterUnsubscribed):
+        scope = ALL if event.data.scope == "all" else "newsletter"
+        out.append(Effect(scope, "withdrawn", f"newsletter.unsubscribed_{event.data.scope}"))
+    elif isinstance(event, PreferenceChanged):
+        if event.data.all is not None:
+            out.append(Effect(ALL, event.data.all, "preference.all"))
+        for purpose, choice in sorted(event.data.changes.items()):
+            out.append(Effect(purpose.value, choice, "preference.purpose"))
+    elif isinstance(event, ErasureRequested):
+        out.append(Effect("erasure", "erased", "erasure.requested",
+                          {"request_ref": event.data.request_ref}))
+        return out
+    if relationship:
+        out.insert(0, Effect("relationship", "relationship", f"{event.type}.relationship"))
+    return out
+
+
+def state_of(event: ConsentEvent, effects: list[Effect]) -> ContactState:
+    """The (tiny) state asserted by one event alone; merging it in applies the event."""
+    at, eid, src = event.occurred_at, str(event.event_id), event.source
+    marks: dict[str, Mark] = {}
+    relationship_at = pending_at = erased_at = None
+    for e in effects:
+        if e.action in ("granted", "withdrawn"):
+            marks[e.scope] = Mark(e.action, at, eid, e.rule, src, e.detected)  # type: ignore[arg-type]
+            if e.action == "granted":
+                relationship_at = at  # an explicit grant is a relationship in itself
+        elif e.action == "relationship":
+            relationship_at = at
+        elif e.action == "pending":
+            pending_at = at
+        elif e.action == "erased":
+            erased_at = at
+    return ContactState(marks, relationship_at, pending_at, erased_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    allowed: bool
+    reason: str | None  # suppression reason when not allowed
+    rule: str
+    detected: bool = False
+
+
+def _granted_after(state: ContactState, purpose_keys: tuple[str, ...], t: datetime) -> bool:
+    return any(
+        (m := state.marks.get(k)) is not None and m.action == "granted" and m.at > t
+        for k in purpose_keys
+    )
+
+
+def decide(state: ContactState, purpose: Purpose, policy: Policy) -> Verdict:
+    """May a mail for `purpose` go to this contact now? Fail closed on doubt."""
+    rule = policy.rule(purpose)
+    if rule.transactional:
+        if state.erased_at is not None and not _granted_after(
+            state, (ALL, *[p.value for p in MARKETING_PURPOSES]), state.erased_at
+        ):
+            return Verdict(False, "erased", "erasure.requested")
+        if state.relationship_at is None:
+            return Verdict(False, "no_relationship", "fail_closed.unknown_contact")
+        return Verdict(True, None, "transactional")
+    mark = _newer(state.marks.get(ALL), state.marks.get(purpose.value))
+    if state.erased_at is not None and not (
+        mark is not None and mark.action == "granted" and mark.at > state.erased_at
+    ):
+        return Verdict(False, "erased", "erasure.requested")
+    if mark is not None:
+        if mark.action == "withdrawn":
+            reason = "opted_out" if state.marks.get(ALL) is mark else "purpose_withdrawn"
+            return Verdict(False, reason, mark.rule, mark.detected)
+        return Verdict(True, None, mark.rule)
+    if rule.regime == "opt_out" and state.relationship_at is not None:
+        return Verdict(True, None, "opt_out_regime.relationship")
+    if purpose is Purpose.NEWSLETTER and state.pending_at is not None:
+        return Verdict(False, "unconfirmed", "newsletter.signup_unconfirmed")
+    if state.relationship_at is None:
+        return Verdict(False, "no_relationship", "fail_closed.unknown_contact")
+    return Verdict(False, "not_opted_in", "opt_in_regime.no_grant")
+
+
+def effective(state: ContactState, policy: Policy) -> dict[str, str]:
+    """Per purpose: "allowed" or the suppression reason, for the ledger and `consent lookup`."""
+    return {
+        p.value: ("allowed" if (v := decide(state, p, policy)).allowed else str(v.reason))
+        for p in Purpose
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    state: ContactState
+    effects: list[tuple[Effect, bool]]  # (effect, applied: did it become the deciding mark)
+
+
+def apply_event(
+    state: ContactState, event: ConsentEvent, policy: Policy, detect: Detector = detect_opt_out
+) -> Applied:
+    effects = effects_of(event, policy, detect)
+    new = state.merge(state_of(event, effects))
+    eid = str(event.event_id)
+    results = []
+    for e in effects:
+        if e.action in ("granted", "withdrawn"):
+            m = new.marks.get(e.scope)
+            applied = m is not None and m.event_id == eid
+        else:
+            applied = True
+        results.append((e, applied))
+    return Applied(new, results)

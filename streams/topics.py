@@ -1,0 +1,76 @@
+"""Topic layout and idempotent creation.
+
+All contact-bearing topics share one partition count: the send filter relies on partition p of
+`mail-requests` and partition p of every consent input topic being owned by the same worker.
+Creation therefore refuses to proceed when an existing topic has a different count, instead of
+silently breaking co-partitioning.
+"""
+
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from schemas.exceptions import ConsentError
+from streams.settings import INPUT_TOPICS, MAIL_REQUESTS, KafkaSettings
+
+RETAIN_FOREVER = "-1"
+
+
+class TopicError(ConsentError):
+    """Topics could not be created or do not have the layout the pipeline needs."""
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    copartitioned: bool = True
+    config: dict[str, str] = field(default_factory=dict)
+
+
+def topic_specs() -> list[TopicSpec]:
+    consent_log = {"retention.ms": RETAIN_FOREVER, "cleanup.policy": "delete"}
+    return [
+        *[TopicSpec(t, config=consent_log) for t in INPUT_TOPICS],
+        TopicSpec(MAIL_REQUESTS, config={"retention.ms": str(14 * 24 * 3600 * 1000)}),
+        TopicSpec("consent-changes", config=consent_log),
+        TopicSpec("mail-outbox", config={"retention.ms": str(14 * 24 * 3600 * 1000)}),
+        TopicSpec("mail-suppressed", config={"retention.ms": str(400 * 24 * 3600 * 1000)}),
+        TopicSpec("dead-letters", config={"retention.ms": str(30 * 24 * 3600 * 1000)}),
+    ]
+
+
+def create_topics(settings: KafkaSettings, timeout: float = 30.0) -> dict[str, str]:
+    """Create missing topics; return name → "created" | "exists". Raises on a layout mismatch."""
+    admin = AdminClient(settings.to_librdkafka())
+    try:
+        existing = admin.list_topics(timeout=timeout).topics
+    except KafkaException as exc:
+        raise TopicError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
+    result: dict[str, str] = {}
+    wanted = []
+    for spec in topic_specs():
+        name = settings.topic(spec.name)
+        if name in existing:
+            count = len(existing[name].partitions)
+            if spec.copartitioned and count != settings.partitions:
+                raise TopicError(
+                    f"topic {name} has {count} partitions but CONSENT_PARTITIONS is "
+                    f"{settings.partitions}; co-partitioned topics must agree"
+                )
+            result[name] = "exists"
+        else:
+            wanted.append(
+                NewTopic(name, settings.partitions, settings.replication_factor, config=spec.config)
+            )
+    if wanted:
+        for name, fut in admin.create_topics(wanted, operation_timeout=timeout).items():
+            try:
+                fut.result()
+                result[name] = "created"
+            except KafkaException as exc:
+                if exc.args[0].name() == "TOPIC_ALREADY_EXISTS":
+                    result[name] = "exists"
+                else:
+                    raise TopicError(f"cannot create topic {name}: {exc}") from exc
+    return result

@@ -1,0 +1,39 @@
+"""Running the faust worker from our own entry point (`consent worker`).
+
+We check the topic layout before faust starts: a missing or mis-partitioned input topic would
+otherwise make faust log "Ignoring missing topic" and idle forever.
+"""
+
+import logging
+
+import faust
+from confluent_kafka.admin import AdminClient
+from prometheus_client import start_http_server
+
+from schemas.exceptions import ConsentError
+from streams.app import Pipeline
+from streams.settings import INPUT_TOPICS, MAIL_REQUESTS, OUTPUT_TOPICS, StreamSettings
+
+
+def check_topics(settings: StreamSettings, timeout: float = 30.0) -> None:
+    topics = AdminClient(settings.to_librdkafka()).list_topics(timeout=timeout).topics
+    for name in (*INPUT_TOPICS, MAIL_REQUESTS, *OUTPUT_TOPICS):
+        full = settings.topic(name)
+        if full not in topics:
+            raise ConsentError(f"topic {full} does not exist; run `consent topics create`")
+        count = len(topics[full].partitions)
+        if count != settings.partitions:
+            raise ConsentError(f"topic {full} has {count} partitions, expected "
+                               f"{settings.partitions} (CONSENT_PARTITIONS)")
+
+
+def run_worker(settings: StreamSettings, loglevel: str = "info") -> None:
+    check_topics(settings)
+    pipeline = Pipeline(settings)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr="127.0.0.1",  # noqa: S104
+                          registry=pipeline.metrics.registry)
+    logging.getLogger("consent").info("worker starting: app_id=%s policy=%s", settings.app_id,
+                                      pipeline.policy.version)
+    worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()
