@@ -97,4 +97,6 @@ class EventProducer:
             raise ProduceError(f"{len(errors)} events failed: {errors[0]}")
 
     def close(self) -> None:
+        """Flush, then drop the client so its threads stop before the broker may go away."""
         self.flush()
+        del self._producer

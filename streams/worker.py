@@ -29,6 +29,7 @@ def check_topics(settings: StreamSettings, timeout: float = 30.0) -> None:
 
 def run_worker(settings: StreamSettings, loglevel: str = "info") -> None:
     check_topics(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     pipeline = Pipeline(settings)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="127.0.0.1",  # noqa: S104

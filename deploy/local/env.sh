@@ -1,0 +1,79 @@
+# shellcheck shell=bash disable=SC2034  # variables are used by the scripts sourcing this file
+# Settings for the local, Docker-free infrastructure (Kafka broker + PostgreSQL).
+#
+# Sourced by kafka.sh, postgres.sh and stack.sh; operators may source it too
+# (`source deploy/local/env.sh`) to get the connection variables in their shell.
+# Every variable below can be overridden from the environment. This file does
+# not change shell options, so sourcing it interactively is harmless.
+#
+#   CONSENT_LOCAL_DIR            state root          (default: <repo root>/.local)
+#   CONSENT_INSTANCE             instance name       (default: dev)
+#   LOCAL_KAFKA_PORT             broker port         (default: 9092)
+#   LOCAL_KAFKA_CONTROLLER_PORT  KRaft controller    (default: 9093)
+#   LOCAL_PG_PORT                PostgreSQL port     (default: 54329)
+#   LOCAL_PG_DB / LOCAL_PG_USER / LOCAL_PG_PASSWORD  (default: consent/consent/consent)
+#   KAFKA_LIBS                   broker jars, shared by all instances
+#                                (default: $CONSENT_LOCAL_DIR/kafka-4.1.1/libs)
+#   CONSENT_PYTHON               interpreter for wait_kafka.py (default: python3)
+#   PG_BIN                       PostgreSQL binaries (default: newest /usr/lib/postgresql/*/bin)
+#   JAVA_HOME                    if set, $JAVA_HOME/bin/java is used instead of `java`
+
+LOCAL_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+CONSENT_REPO_ROOT="$(cd "$LOCAL_SCRIPTS_DIR/../.." && pwd -P)"
+
+: "${CONSENT_LOCAL_DIR:=$CONSENT_REPO_ROOT/.local}"
+case "$CONSENT_LOCAL_DIR" in
+  /*) ;;
+  *) CONSENT_LOCAL_DIR="$PWD/$CONSENT_LOCAL_DIR" ;;  # the servers need absolute paths
+esac
+: "${CONSENT_INSTANCE:=dev}"
+: "${LOCAL_KAFKA_PORT:=9092}"
+: "${LOCAL_KAFKA_CONTROLLER_PORT:=9093}"
+: "${LOCAL_PG_PORT:=54329}"
+: "${LOCAL_PG_DB:=consent}"
+: "${LOCAL_PG_USER:=consent}"
+: "${LOCAL_PG_PASSWORD:=consent}"
+
+KAFKA_VERSION="4.1.1"
+: "${KAFKA_LIBS:=$CONSENT_LOCAL_DIR/kafka-$KAFKA_VERSION/libs}"
+
+LOCAL_INSTANCE_DIR="$CONSENT_LOCAL_DIR/$CONSENT_INSTANCE"
+LOCAL_KAFKA_DIR="$LOCAL_INSTANCE_DIR/kafka"
+LOCAL_PG_DIR="$LOCAL_INSTANCE_DIR/postgres"
+
+# What the project's code and tests connect to.
+LOCAL_KAFKA_BOOTSTRAP="127.0.0.1:$LOCAL_KAFKA_PORT"
+LOCAL_PG_DSN="postgresql://$LOCAL_PG_USER:$LOCAL_PG_PASSWORD@127.0.0.1:$LOCAL_PG_PORT/$LOCAL_PG_DB"
+
+export CONSENT_LOCAL_DIR CONSENT_INSTANCE LOCAL_KAFKA_PORT LOCAL_KAFKA_CONTROLLER_PORT \
+  LOCAL_PG_PORT LOCAL_PG_DB LOCAL_PG_USER LOCAL_PG_PASSWORD KAFKA_LIBS \
+  LOCAL_KAFKA_BOOTSTRAP LOCAL_PG_DSN
+
+# ---------------------------------------------------------------------------
+# Small helpers shared by the scripts (prefixed to stay out of the way when
+# this file is sourced into an interactive shell).
+
+# local_say MESSAGE... : progress message on stderr, tagged with the calling script.
+local_say() { printf '[%s %s] %s\n' "${LOCAL_TAG:-local}" "$CONSENT_INSTANCE" "$*" >&2; }
+
+# local_die MESSAGE... : error message on stderr, then exit 1.
+local_die() { printf '[%s %s] ERROR: %s\n' "${LOCAL_TAG:-local}" "$CONSENT_INSTANCE" "$*" >&2; exit 1; }
+
+# local_port_in_use PORT : true if something accepts TCP connections on 127.0.0.1:PORT.
+local_port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# local_check_settings : validate the settings before anything is created.
+local_check_settings() {
+  [[ "$CONSENT_INSTANCE" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] \
+    || local_die "CONSENT_INSTANCE='$CONSENT_INSTANCE' is not a valid name (letters, digits, _ . -)"
+  local var
+  for var in LOCAL_KAFKA_PORT LOCAL_KAFKA_CONTROLLER_PORT LOCAL_PG_PORT; do
+    if ! [[ "${!var}" =~ ^[0-9]{1,5}$ ]] || ((10#${!var} < 1 || 10#${!var} > 65535)); then
+      local_die "$var='${!var}' is not a TCP port number"
+    fi
+  done
+  [[ "$LOCAL_KAFKA_PORT" != "$LOCAL_KAFKA_CONTROLLER_PORT" ]] \
+    || local_die "LOCAL_KAFKA_PORT and LOCAL_KAFKA_CONTROLLER_PORT must differ"
+  [[ "$CONSENT_LOCAL_DIR" != *[\'\"\ ]* ]] \
+    || local_die "CONSENT_LOCAL_DIR='$CONSENT_LOCAL_DIR' must not contain spaces or quotes"
+}

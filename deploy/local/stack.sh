@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Local infrastructure of the consent pipeline (Kafka + PostgreSQL), no Docker.
+#
+#   deploy/local/stack.sh up-infra     start Kafka, then PostgreSQL (each waits until ready)
+#   deploy/local/stack.sh down-infra   stop PostgreSQL and Kafka (tries both even if one fails)
+#   deploy/local/stack.sh status       exit 0 if both run, 3 otherwise
+#   deploy/local/stack.sh env          print export lines for the connection settings
+#
+# Run several instances side by side with CONSENT_INSTANCE and other ports, e.g.
+#   CONSENT_INSTANCE=scratch LOCAL_KAFKA_PORT=29092 LOCAL_KAFKA_CONTROLLER_PORT=29093 \
+#     LOCAL_PG_PORT=54339 deploy/local/stack.sh up-infra
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+LOCAL_TAG="stack"
+
+usage() {
+  echo "usage: $0 {up-infra|down-infra|status|env}" >&2
+  exit 2
+}
+
+up_infra() {
+  local started=$SECONDS
+  "$LOCAL_SCRIPTS_DIR/kafka.sh" start
+  "$LOCAL_SCRIPTS_DIR/postgres.sh" start
+  local_say "infrastructure up in $((SECONDS - started))s:"
+  print_env >&2
+}
+
+down_infra() {
+  local failed=()
+  "$LOCAL_SCRIPTS_DIR/postgres.sh" stop || failed+=(postgres)
+  "$LOCAL_SCRIPTS_DIR/kafka.sh" stop || failed+=(kafka)
+  if ((${#failed[@]})); then
+    local_die "could not stop: ${failed[*]}"
+  fi
+}
+
+status() {
+  local rc=0
+  "$LOCAL_SCRIPTS_DIR/kafka.sh" status || rc=3
+  "$LOCAL_SCRIPTS_DIR/postgres.sh" status || rc=3
+  return "$rc"
+}
+
+print_env() {
+  printf 'export %s=%q\n' \
+    CONSENT_INSTANCE "$CONSENT_INSTANCE" \
+    LOCAL_KAFKA_BOOTSTRAP "$LOCAL_KAFKA_BOOTSTRAP" \
+    LOCAL_PG_DSN "$LOCAL_PG_DSN"
+}
+
+[[ $# -eq 1 ]] || usage
+case "$1" in
+  up-infra) up_infra ;;
+  down-infra) down_infra ;;
+  status) status ;;
+  env) print_env ;;
+  *) usage ;;
+esac

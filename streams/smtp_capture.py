@@ -1,0 +1,54 @@
+"""A real SMTP server (aiosmtpd) that keeps what it receives: the demo's and tests' mailbox."""
+
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+@dataclass
+class Mailbox:
+    messages: list[Message] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        content: Any = envelope.original_content or envelope.content
+        msg = message_from_bytes(content if isinstance(content, bytes) else content.encode())
+        with self.lock:
+            self.messages.append(msg)
+        return "250 OK queued"
+
+    def snapshot(self) -> list[Message]:
+        with self.lock:
+            return list(self.messages)
+
+    def __len__(self) -> int:
+        with self.lock:
+            return len(self.messages)
+
+
+class CaptureServer:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.mailbox = Mailbox()
+        self._controller = Controller(self.mailbox, hostname=host, port=port or _free_port())
+        self.host = host
+        self.port = self._controller.port
+
+    def __enter__(self) -> "CaptureServer":
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
