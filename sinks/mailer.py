@@ -9,6 +9,7 @@ certainly did not deliver is marked `retry` and tried again, up to a limit, then
 import asyncio
 import logging
 import threading
+from email.utils import parseaddr
 
 import aiosmtplib
 import psycopg
@@ -78,7 +79,9 @@ class Mailer:
         for attempt in range(self.settings.mailer_max_attempts):
             try:
                 smtp = await self._client()
-                _errors, response = await smtp.send_message(msg)
+                # Flattened here: aiosmtplib's own policy would fold (encode) long headers.
+                _errors, response = await smtp.sendmail(
+                    parseaddr(self.settings.mail_from)[1], [record.email], msg.as_bytes())
             except aiosmtplib.SMTPResponseException as exc:
                 if exc.code >= 500:  # permanent: never delivered, do not retry
                     self.failed += 1
