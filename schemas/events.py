@@ -69,13 +69,21 @@ class NewsletterUnsubscribedData(Data):
     scope: Literal["newsletter", "all"] = "newsletter"
 
 
+ContactKey = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
 class PreferenceData(Data):
-    email: Email
+    """`email`, or `contact_key` when the sender only knows the key (one-click unsubscribe)."""
+
+    email: Email | None = None
+    contact_key: ContactKey | None = None
     changes: dict[Purpose, Choice] = Field(default_factory=dict)
     all: Choice | None = None
 
     @model_validator(mode="after")
     def _meaningful(self) -> "PreferenceData":
+        if (self.email is None) == (self.contact_key is None):
+            raise ValueError("preference.changed needs exactly one of `email` or `contact_key`")
         if not self.changes and self.all is None:
             raise ValueError("preference.changed needs `changes` or `all`")
         if Purpose.TRANSACTIONAL in self.changes:
@@ -108,10 +116,6 @@ class Envelope(BaseModel):
     occurred_at: AwareDatetime
     source: Ident
     data: Data
-
-    @property
-    def email(self) -> str:
-        return self.data.email  # type: ignore[attr-defined,no-any-return]
 
 
 class PurchaseCompleted(Envelope):

@@ -15,6 +15,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from schemas.purposes import Purpose
 
 
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -125,7 +129,6 @@ class DeadLetter(Record):
         key: bytes | None,
         value: bytes | None,
     ) -> "DeadLetter":
-        enc = (lambda b: None if b is None else base64.b64encode(b).decode("ascii"))
         return cls(
             reason=reason,
             kind=kind,
@@ -133,8 +136,8 @@ class DeadLetter(Record):
             topic=topic,
             partition=partition,
             offset=offset,
-            key_b64=enc(key),
-            value_b64=enc(value),
+            key_b64=_b64(key),
+            value_b64=_b64(value),
         )
 
     def original_value(self) -> bytes | None:

@@ -6,7 +6,6 @@ from email.utils import format_datetime, make_msgid
 
 from schemas.records import OutboxRecord
 
-
 # RFC 5322 allows 998 characters a line. With the default 78, the email package RFC 2047-encodes
 # a List-Unsubscribe header whose URL is longer than that, and receivers then ignore it.
 POLICY = SMTP.clone(max_line_length=998)

@@ -79,6 +79,29 @@ def _bench(args: argparse.Namespace) -> int:
     return run_bench(contacts=args.contacts, requests=args.requests, out_dir=args.out)
 
 
+def _stack(args: argparse.Namespace) -> int:
+    from streams import stack
+
+    return {"up": stack.up, "down": stack.down, "status": stack.status}[args.op]()
+
+
+def _smtp_capture(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from streams.stack import smtp_capture
+
+    return smtp_capture(args.port, Path(args.dir))
+
+
+def _unsubscribe_server(args: argparse.Namespace) -> int:
+    from sinks.unsubscribe import run_unsubscribe_server
+
+    from sinks.settings import SinkSettings
+
+    run_unsubscribe_server(SinkSettings(), host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="consent", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
@@ -108,6 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--requests", type=int, default=100_000)
     bench.add_argument("--out", default="bench/results")
     bench.set_defaults(func=_bench)
+    st = sub.add_parser("stack", help="the whole pipeline in the background (make up/down)")
+    st.add_argument("op", choices=["up", "down", "status"])
+    st.set_defaults(func=_stack)
+    un = sub.add_parser("unsubscribe-server", help="RFC 8058 one-click unsubscribe endpoint")
+    un.add_argument("--host", default="127.0.0.1")
+    un.add_argument("--port", type=int, default=8089)
+    un.set_defaults(func=_unsubscribe_server)
+    cap = sub.add_parser("smtp-capture", help="an SMTP server that stores mail as .eml files")
+    cap.add_argument("--port", type=int, default=8025)
+    cap.add_argument("--dir", default=".local/dev/mail")
+    cap.set_defaults(func=_smtp_capture)
     return p
 
 

@@ -83,6 +83,14 @@ def _newer(a: Mark | None, b: Mark | None) -> Mark | None:
     return b if b.rank() > a.rank() else a
 
 
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()
+
+
+def _parse(t: str | None) -> datetime | None:
+    return None if t is None else datetime.fromisoformat(t)
+
+
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None:
         return b
@@ -111,24 +119,22 @@ class ContactState:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        iso = (lambda t: None if t is None else t.isoformat())
         return {
             "marks": {k: m.to_dict() for k, m in sorted(self.marks.items())},
-            "relationship_at": iso(self.relationship_at),
-            "pending_at": iso(self.pending_at),
-            "erased_at": iso(self.erased_at),
+            "relationship_at": _iso(self.relationship_at),
+            "pending_at": _iso(self.pending_at),
+            "erased_at": _iso(self.erased_at),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> "ContactState":
         if not d:
             return EMPTY
-        parse = (lambda t: None if t is None else datetime.fromisoformat(t))
         return cls(
             marks={k: Mark.from_dict(v) for k, v in d.get("marks", {}).items()},
-            relationship_at=parse(d.get("relationship_at")),
-            pending_at=parse(d.get("pending_at")),
-            erased_at=parse(d.get("erased_at")),
+            relationship_at=_parse(d.get("relationship_at")),
+            pending_at=_parse(d.get("pending_at")),
+            erased_at=_parse(d.get("erased_at")),
         )
 
 

@@ -184,8 +184,8 @@ def test_delivering_the_same_events_twice_changes_nothing(pipeline: Pipeline, em
 
 def test_librdkafka_and_aiokafka_agree_on_partitions(pipeline: Pipeline):
     """Our producer (librdkafka, murmur2_random) puts keys where faust/aiokafka expects them."""
-    from confluent_kafka import Consumer
     from aiokafka.partitioner import DefaultPartitioner
+    from confluent_kafka import Consumer
 
     n = pipeline.stream_settings.partitions
     partitioner = DefaultPartitioner()
