@@ -10,7 +10,13 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from schemas.events import EVENT_TYPES
-from schemas.records import ConsentChange, DeadLetter, OutboxRecord, SuppressedRecord
+from schemas.records import (
+    ConsentChange,
+    ContactProfile,
+    DeadLetter,
+    OutboxRecord,
+    SuppressedRecord,
+)
 
 JSON_DIR = Path(__file__).parent / "json"
 
@@ -19,6 +25,7 @@ RECORDS: dict[str, type[BaseModel]] = {
     "mail.outbox": OutboxRecord,
     "mail.suppressed": SuppressedRecord,
     "dead.letter": DeadLetter,
+    "contact.profile": ContactProfile,
 }
 
 

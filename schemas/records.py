@@ -66,6 +66,26 @@ class ConsentChange(Record):
     detected: bool = False
 
 
+class ContactProfile(Record):
+    """What we hold on a contact, from one event; the compacted `contacts` topic keeps the latest.
+
+    This and `mail-outbox` are the only records with personal data. Erasure writes a tombstone
+    for the key, and the PostgreSQL sink deletes the row.
+    """
+
+    record: Literal["contact.profile"] = "contact.profile"
+    contact_key: str
+    email: str
+    name: str | None = None
+    company: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    country: str | None = None
+    source: str
+    event_type: str
+    seen_at: AwareDatetime
+
+
 class MailDecision(Record):
     request_id: str
     contact_key: str

@@ -21,6 +21,8 @@ class LookupResult:
     current: list[tuple[Any, ...]]
     history: list[tuple[Any, ...]]
     decisions: list[tuple[Any, ...]]
+    profile: tuple[Any, ...] | None = None
+    erasures: list[tuple[Any, ...]] | None = None
 
 
 def lookup(settings: SinkSettings, email: str, history_limit: int = 50) -> LookupResult:
@@ -37,7 +39,13 @@ def lookup(settings: SinkSettings, email: str, history_limit: int = 50) -> Looku
             "SELECT decided_at, request_id, purpose, outcome, reason, rule FROM mail_decisions "
             "WHERE contact_key = %s ORDER BY decided_at DESC LIMIT %s",
             (key, history_limit)).fetchall()
-    return LookupResult(key, current, history, decisions)
+        profile = conn.execute(
+            "SELECT email, name, company, phone, address, country, sources, first_seen, last_seen "
+            "FROM contacts WHERE contact_key = %s", (key,)).fetchone()
+        erasures = conn.execute(
+            "SELECT requested_at, request_ref, erased_at FROM erasures WHERE contact_key = %s "
+            "ORDER BY requested_at", (key,)).fetchall()
+    return LookupResult(key, current, history, decisions, profile, erasures)
 
 
 def render_lookup(result: LookupResult, console: Console) -> None:
@@ -45,6 +53,23 @@ def render_lookup(result: LookupResult, console: Console) -> None:
     if not result.current and not result.history:
         console.print("never seen: every mail is suppressed as [bold]no_relationship[/bold]")
         return
+    if result.profile is not None:
+        email, name, company, phone, address, country, sources, first, last = result.profile
+        held = Table(title="Personal data held (from the compacted contacts topic)")
+        held.add_column("field")
+        held.add_column("value")
+        for label, value in (("e-mail", email), ("name", name), ("company", company),
+                             ("phone", phone), ("address", address), ("country", country),
+                             ("given via", ", ".join(sources)),
+                             ("first / last seen", f"{first:%Y-%m-%d} / {last:%Y-%m-%d}")):
+            if value:
+                held.add_row(label, str(value))
+        console.print(held)
+    else:
+        console.print("no personal data held")
+    for requested_at, ref, erased_at in result.erasures or []:
+        console.print(f"[bold]erased[/bold]: request {ref} of {requested_at:%Y-%m-%d %H:%M}, "
+                      f"done {erased_at:%Y-%m-%d %H:%M}; only the keyed hash remains")
     cur = Table(title="Current consent")
     for col in ("purpose", "status", "since", "policy"):
         cur.add_column(col)

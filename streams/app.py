@@ -28,11 +28,17 @@ from faust.types import TP, EventT, StreamT
 
 from schemas.contact import contact_key as make_contact_key
 from schemas.envelope import parse_event
-from schemas.events import ConsentEvent, MailRequested
+from schemas.events import ConsentEvent, ErasureRequested, MailRequested
 from schemas.exceptions import InvalidEvent
 from schemas.keys import event_contact_key
 from schemas.partitioning import partition_for
-from schemas.records import ConsentChange, DeadLetter, OutboxRecord, SuppressedRecord
+from schemas.records import (
+    ConsentChange,
+    ContactProfile,
+    DeadLetter,
+    OutboxRecord,
+    SuppressedRecord,
+)
 from schemas.unsubscribe_token import sign
 from streams.barrier import AppliedPositions
 from streams.decisions import ContactState, apply_event, decide, effective
@@ -188,6 +194,7 @@ class Pipeline:
             self.table[key] = result.state.to_dict()
         snapshot = effective(result.state, self.policy)
         kb = key.encode("ascii")
+        await self._profile(parsed, key, kb, result.state)
         for eff, applied in result.effects:
             change = ConsentChange(
                 contact_key=key, event_id=parsed.event_id, event_type=parsed.type,
@@ -199,6 +206,26 @@ class Pipeline:
             self.metrics.changes.labels(eff.scope, eff.action, str(applied).lower()).inc()
             await self._emit("consent-changes", kb, change.to_bytes())
         self.metrics.events.labels(self.base_name.get(event.message.topic, "?"), parsed.type).inc()
+
+    async def _profile(self, event: ConsentEvent, key: str, kb: bytes, state: ContactState) -> None:
+        """Keep `contacts` (compacted) in step: a profile per event, a tombstone on erasure."""
+        contacts = self.settings.topic("contacts")
+        if isinstance(event, ErasureRequested):
+            await self.app.producer.send(contacts, kb, None, partition=None, timestamp=None,
+                                         headers=None)
+            return
+        data = event.data
+        email = getattr(data, "email", None)
+        if email is None:
+            return
+        if state.erased_at is not None and event.occurred_at <= state.erased_at:
+            return  # older than the erasure: must not bring the data back
+        profile = ContactProfile(
+            contact_key=key, email=email, source=event.source, event_type=event.type,
+            seen_at=event.occurred_at,
+            **{f: getattr(data, f, None) for f in ("name", "company", "phone", "address", "country")},
+        )
+        await self._emit("contacts", kb, profile.to_bytes())
 
     # ---------------------------------------------------------------------------- send filter
 

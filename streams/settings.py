@@ -15,7 +15,7 @@ from schemas.contact import DEV_KEY_SECRET
 
 INPUT_TOPICS = ("purchases", "support", "newsletter", "preferences")
 MAIL_REQUESTS = "mail-requests"
-OUTPUT_TOPICS = ("consent-changes", "mail-outbox", "mail-suppressed", "dead-letters")
+OUTPUT_TOPICS = ("consent-changes", "mail-outbox", "mail-suppressed", "dead-letters", "contacts")
 
 
 class KafkaSettings(BaseSettings):

@@ -28,15 +28,25 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
+DAY_MS = 24 * 3600 * 1000
+
+
 def topic_specs() -> list[TopicSpec]:
+    """Retention follows the data: inputs carry personal data, so they age out (the consent
+    state derived from them lives on in the changelog and the ledger, which carry none)."""
     consent_log = {"retention.ms": RETAIN_FOREVER, "cleanup.policy": "delete"}
+    inputs = {"retention.ms": str(30 * DAY_MS), "cleanup.policy": "delete"}
     return [
-        *[TopicSpec(t, config=consent_log) for t in INPUT_TOPICS],
-        TopicSpec(MAIL_REQUESTS, config={"retention.ms": str(14 * 24 * 3600 * 1000)}),
+        *[TopicSpec(t, config=inputs) for t in INPUT_TOPICS],
+        TopicSpec(MAIL_REQUESTS, config={"retention.ms": str(14 * DAY_MS)}),
         TopicSpec("consent-changes", config=consent_log),
-        TopicSpec("mail-outbox", config={"retention.ms": str(14 * 24 * 3600 * 1000)}),
-        TopicSpec("mail-suppressed", config={"retention.ms": str(400 * 24 * 3600 * 1000)}),
-        TopicSpec("dead-letters", config={"retention.ms": str(30 * 24 * 3600 * 1000)}),
+        TopicSpec("mail-outbox", config={"retention.ms": str(14 * DAY_MS)}),
+        TopicSpec("mail-suppressed", config={"retention.ms": str(400 * DAY_MS)}),
+        TopicSpec("dead-letters", config={"retention.ms": str(30 * DAY_MS)}),
+        # personal data per contact; erasure writes a tombstone, compaction removes the rest
+        TopicSpec("contacts", config={"cleanup.policy": "compact", "delete.retention.ms":
+                                      str(DAY_MS), "min.compaction.lag.ms": "0",
+                                      "max.compaction.lag.ms": str(DAY_MS)}),
     ]
 
 

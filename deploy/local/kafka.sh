@@ -162,6 +162,8 @@ auto.create.topics.enable=false
 num.partitions=6
 # Compacted topics (consent state) need the cleaner.
 log.cleaner.enable=true
+# Local only: check for compactable logs every 2 s (default 15 s) so erasure is visible quickly.
+log.cleaner.backoff.ms=2000
 EOF
   mv -f "$tmp" "$PROPS"
 

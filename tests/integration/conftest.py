@@ -27,12 +27,16 @@ from streams.topics import create_topics
 
 pytestmark = pytest.mark.integration
 
-TEST_PORTS = {"kafka_port": 9392, "controller_port": 9393, "pg_port": 54332}
+# Overridable so two test runs on one machine do not share (and stop) each other's servers.
+TEST_INSTANCE = os.environ.get("CONSENT_TEST_INSTANCE", "test")
+_BASE = int(os.environ.get("CONSENT_TEST_PORT_BASE", "9392"))
+TEST_PORTS = {"kafka_port": _BASE, "controller_port": _BASE + 1,
+              "pg_port": int(os.environ.get("CONSENT_TEST_PG_PORT", "54332"))}
 
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[LocalInfra]:
-    with LocalInfra("test", **TEST_PORTS) as running:
+    with LocalInfra(TEST_INSTANCE, **TEST_PORTS) as running:
         yield running
 
 
