@@ -93,10 +93,47 @@ def _smtp_capture(args: argparse.Namespace) -> int:
     return smtp_capture(args.port, Path(args.dir))
 
 
-def _unsubscribe_server(args: argparse.Namespace) -> int:
-    from sinks.unsubscribe import run_unsubscribe_server
+def _import_suppressions(args: argparse.Namespace) -> int:
+    from pathlib import Path
 
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from streams.producer import EventProducer
+    from streams.settings import KafkaSettings
+    from streams.suppression_import import import_file
+
+    settings = KafkaSettings()
+    path = Path(args.file)
+    total = sum(1 for _ in path.open(encoding="utf-8-sig", errors="replace")) - 1 \
+        if path.exists() else None
+    producer = EventProducer(settings)
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"importing {path.name}", total=total)
+        report = import_file(path, producer, settings.key_secret.get_secret_value(),
+                             progress=lambda: progress.advance(task))
+    producer.close()
+    table = Table(title=f"import of {path.name}")
+    table.add_column("result")
+    table.add_column("lines", justify="right")
+    table.add_row("imported as explicit opt-outs (acknowledged)", str(report.imported))
+    table.add_row("duplicates within the file", str(report.duplicates_in_file))
+    for reason, n in sorted((report.rejected or {}).items()):
+        table.add_row(f"rejected: {reason}", str(n))
+    Console().print(table)
+    rejected = sum((report.rejected or {}).values())
+    print(f"imported={report.imported} duplicates_in_file={report.duplicates_in_file} "
+          f"rejected={rejected}")
+    if report.rejected_lines:
+        shown = ", ".join(map(str, report.rejected_lines[:20]))
+        more = " …" if len(report.rejected_lines) > 20 else ""
+        console.print(f"rejected line numbers: {shown}{more}")
+    return 0
+
+
+def _unsubscribe_server(args: argparse.Namespace) -> int:
     from sinks.settings import SinkSettings
+    from sinks.unsubscribe import run_unsubscribe_server
 
     run_unsubscribe_server(SinkSettings(), host=args.host, port=args.port)
     return 0
@@ -134,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stack", help="the whole pipeline in the background (make up/down)")
     st.add_argument("op", choices=["up", "down", "status"])
     st.set_defaults(func=_stack)
+    imp = sub.add_parser("import-suppressions",
+                         help="load a CSV suppression list as explicit opt-outs (idempotent)")
+    imp.add_argument("file")
+    imp.set_defaults(func=_import_suppressions)
     un = sub.add_parser("unsubscribe-server", help="RFC 8058 one-click unsubscribe endpoint")
     un.add_argument("--host", default="127.0.0.1")
     un.add_argument("--port", type=int, default=8089)
