@@ -6,6 +6,7 @@ an e-mail address or a name.
 """
 
 import json
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,11 +17,33 @@ from schemas.exceptions import InvalidEvent
 MAX_EVENT_BYTES = 2_000_000
 
 
+def _field_names() -> frozenset[str]:
+    names: set[str] = {"[key]"}
+    for model in EVENT_TYPES.values():
+        names |= set(model.model_fields)
+        data_model = model.model_fields["data"].annotation
+        names |= set(getattr(data_model, "model_fields", {}))
+    return frozenset(names)
+
+
+FIELD_NAMES = _field_names()
+# an unknown key shaped like a field name ("priority") is shown; addresses and names are not
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_TYPE_FAMILIES = tuple({t.split(".", 1)[0] + "." for t in EVENT_TYPES})
+
+
+def _safe_loc(part: str | int) -> str:
+    """Path elements that are not our own field names may be user data (dict keys)."""
+    if isinstance(part, int) or part in FIELD_NAMES or _IDENTIFIER.fullmatch(part):
+        return str(part)
+    return "<key>"
+
+
 def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
     """A short, personal-data-free summary of what failed validation."""
     parts = []
     for err in exc.errors(include_input=False, include_url=False, include_context=False)[:limit]:
-        loc = ".".join(str(p) for p in err["loc"]) or "(event)"
+        loc = ".".join(_safe_loc(p) for p in err["loc"]) or "(event)"
         parts.append(f"{loc}: {err['msg']}")
     more = exc.error_count() - limit
     if more > 0:
@@ -51,10 +74,16 @@ def parse_event(raw: bytes | None, *, topic: str | None = None) -> AnyEvent:
     event_type = doc.get("type")
     model = EVENT_TYPES.get(event_type) if isinstance(event_type, str) else None
     if model is None:
-        shown = event_type if isinstance(event_type, str) and len(event_type) <= 64 else "?"
-        raise InvalidEvent(f"unknown event type {shown!r}", kind="unknown_type")
+        # echo the type only when it looks like one of ours (a typo, a newer event);
+        # anything else may be personal data put in the wrong field
+        if (isinstance(event_type, str) and len(event_type) <= 64
+                and event_type.startswith(_TYPE_FAMILIES)
+                and event_type.replace(".", "").replace("_", "").isalnum()):
+            raise InvalidEvent(f"unknown event type {event_type!r}", kind="unknown_type")
+        raise InvalidEvent("unknown event type (value not shown)", kind="unknown_type")
     if topic is not None and topic in TOPIC_TYPES and event_type not in TOPIC_TYPES[topic]:
-        raise InvalidEvent(f"event type {event_type!r} does not belong on this topic", kind="wrong_topic")
+        raise InvalidEvent(f"event type {event_type!r} does not belong on this topic",
+                           kind="wrong_topic")
     major = _major(doc.get("schema_version"))
     if major is None:
         raise InvalidEvent("schema_version must look like '1' or '1.2'", kind="invalid_fields")

@@ -15,7 +15,11 @@ from schemas.exceptions import SchemaError
 
 
 class BadToken(SchemaError):
-    """The token is malformed, tampered with or expired (the message says which)."""
+    """The token is malformed, tampered with or expired; `kind` says which."""
+
+    def __init__(self, message: str, *, kind: str = "malformed") -> None:
+        super().__init__(message)
+        self.kind = kind  # "malformed" | "signature" | "expired"
 
 
 @dataclass(frozen=True)
@@ -47,12 +51,14 @@ def sign(contact_key: str, purpose: str, secret: str, *, ttl: timedelta,
 
 
 def verify(token: str, secret: str, *, now: datetime | None = None) -> UnsubscribeToken:
+    if not isinstance(token, str) or not token.isascii():
+        raise BadToken("malformed token")
     try:
         payload, mac = token.split(".")
     except ValueError as exc:
         raise BadToken("malformed token") from exc
-    if not hmac.compare_digest(mac, _mac(secret, payload)):
-        raise BadToken("token signature does not match")
+    if not hmac.compare_digest(mac.encode(), _mac(secret, payload).encode()):
+        raise BadToken("token signature does not match", kind="signature")
     try:
         doc = json.loads(_unb64(payload))
         parsed = UnsubscribeToken(str(doc["k"]), str(doc["p"]),
@@ -60,5 +66,5 @@ def verify(token: str, secret: str, *, now: datetime | None = None) -> Unsubscri
     except (ValueError, KeyError, TypeError) as exc:
         raise BadToken("malformed token") from exc
     if parsed.expires_at < (now or datetime.now(UTC)):
-        raise BadToken("token has expired")
+        raise BadToken("token has expired", kind="expired")
     return parsed

@@ -25,6 +25,11 @@ class SinkSettings(BaseSettings):
     unsubscribe_mailto: str = "unsubscribe@example.com"
     sink_batch: int = Field(default=500, ge=1)
     mailer_max_attempts: int = Field(default=5, ge=1)
+    environment: str = Field(default="development",
+                             description="`production` refuses the development key secret")
+    unsubscribe_ack_timeout_s: float = Field(
+        default=10.0, gt=0,
+        description="how long a one-click POST waits for the broker's ack before answering 503")
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

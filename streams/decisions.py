@@ -31,7 +31,7 @@ from schemas.events import (
     PurchaseCompleted,
     SupportMessageReceived,
 )
-from schemas.purposes import MARKETING_PURPOSES, Purpose
+from schemas.purposes import Purpose
 from streams.optout_text import OptOutMatch, detect_opt_out
 from streams.policy import Policy
 
@@ -104,6 +104,9 @@ class ContactState:
     """Everything the pipeline keeps per contact. Deliberately free of personal data."""
 
     marks: dict[str, Mark] = field(default_factory=dict)  # purpose value or "all" -> Mark
+    # newest explicit grant per scope, kept apart from `marks`: a grant that lifted an erasure
+    # must stay known after a later withdrawal of the same scope replaced its mark
+    grants: dict[str, datetime] = field(default_factory=dict)
     relationship_at: datetime | None = None
     pending_at: datetime | None = None  # newsletter signup awaiting confirmation
     erased_at: datetime | None = None
@@ -111,8 +114,11 @@ class ContactState:
     def merge(self, other: "ContactState") -> "ContactState":
         keys = self.marks.keys() | other.marks.keys()
         marks = {k: m for k in keys if (m := _newer(self.marks.get(k), other.marks.get(k)))}
+        grants = {k: t for k in self.grants.keys() | other.grants.keys()
+                  if (t := _later(self.grants.get(k), other.grants.get(k)))}
         return ContactState(
             marks=marks,
+            grants=grants,
             relationship_at=_later(self.relationship_at, other.relationship_at),
             pending_at=_later(self.pending_at, other.pending_at),
             erased_at=_later(self.erased_at, other.erased_at),
@@ -121,6 +127,7 @@ class ContactState:
     def to_dict(self) -> dict[str, Any]:
         return {
             "marks": {k: m.to_dict() for k, m in sorted(self.marks.items())},
+            "grants": {k: t.isoformat() for k, t in sorted(self.grants.items())},
             "relationship_at": _iso(self.relationship_at),
             "pending_at": _iso(self.pending_at),
             "erased_at": _iso(self.erased_at),
@@ -132,6 +139,7 @@ class ContactState:
             return EMPTY
         return cls(
             marks={k: Mark.from_dict(v) for k, v in d.get("marks", {}).items()},
+            grants={k: datetime.fromisoformat(v) for k, v in d.get("grants", {}).items()},
             relationship_at=_parse(d.get("relationship_at")),
             pending_at=_parse(d.get("pending_at")),
             erased_at=_parse(d.get("erased_at")),
@@ -201,11 +209,13 @@ def state_of(event: ConsentEvent, effects: list[Effect]) -> ContactState:
     """The (tiny) state asserted by one event alone; merging it in applies the event."""
     at, eid, src = event.occurred_at, str(event.event_id), event.source
     marks: dict[str, Mark] = {}
+    grants: dict[str, datetime] = {}
     relationship_at = pending_at = erased_at = None
     for e in effects:
         if e.action in ("granted", "withdrawn"):
             marks[e.scope] = Mark(e.action, at, eid, e.rule, src, e.detected)  # type: ignore[arg-type]
             if e.action == "granted":
+                grants[e.scope] = at
                 relationship_at = at  # an explicit grant is a relationship in itself
         elif e.action == "relationship":
             relationship_at = at
@@ -213,7 +223,7 @@ def state_of(event: ConsentEvent, effects: list[Effect]) -> ContactState:
             pending_at = at
         elif e.action == "erased":
             erased_at = at
-    return ContactState(marks, relationship_at, pending_at, erased_at)
+    return ContactState(marks, grants, relationship_at, pending_at, erased_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,29 +234,26 @@ class Verdict:
     detected: bool = False
 
 
-def _granted_after(state: ContactState, purpose_keys: tuple[str, ...], t: datetime) -> bool:
-    return any(
-        (m := state.marks.get(k)) is not None and m.action == "granted" and m.at > t
-        for k in purpose_keys
-    )
+def _lifted(state: ContactState, scopes: tuple[str, ...]) -> bool:
+    """Did an explicit grant in one of `scopes` come after the erasure?"""
+    erased_at = state.erased_at
+    return erased_at is not None and any(
+        (t := state.grants.get(k)) is not None and t > erased_at for k in scopes)
 
 
 def decide(state: ContactState, purpose: Purpose, policy: Policy) -> Verdict:
     """May a mail for `purpose` go to this contact now? Fail closed on doubt."""
     rule = policy.rule(purpose)
     if rule.transactional:
-        if state.erased_at is not None and not _granted_after(
-            state, (ALL, *[p.value for p in MARKETING_PURPOSES]), state.erased_at
-        ):
+        # any explicit grant after the erasure re-establishes the contact
+        if state.erased_at is not None and not _lifted(state, tuple(state.grants)):
             return Verdict(False, "erased", "erasure.requested")
         if state.relationship_at is None:
             return Verdict(False, "no_relationship", "fail_closed.unknown_contact")
         return Verdict(True, None, "transactional")
-    mark = _newer(state.marks.get(ALL), state.marks.get(purpose.value))
-    if state.erased_at is not None and not (
-        mark is not None and mark.action == "granted" and mark.at > state.erased_at
-    ):
+    if state.erased_at is not None and not _lifted(state, (ALL, purpose.value)):
         return Verdict(False, "erased", "erasure.requested")
+    mark = _newer(state.marks.get(ALL), state.marks.get(purpose.value))
     if mark is not None:
         if mark.action == "withdrawn":
             reason = "opted_out" if state.marks.get(ALL) is mark else "purpose_withdrawn"

@@ -56,7 +56,10 @@ class KafkaSettings(BaseSettings):
     def check_production(self) -> None:
         from schemas.exceptions import ConsentError
 
-        if self.environment == "production" and self.key_secret.get_secret_value() == DEV_KEY_SECRET:
+        secret = self.key_secret.get_secret_value()
+        if not secret:
+            raise ConsentError("CONSENT_KEY_SECRET must not be empty")
+        if self.environment == "production" and secret == DEV_KEY_SECRET:
             raise ConsentError("CONSENT_KEY_SECRET must be set in production")
 
 

@@ -2,7 +2,8 @@
 
 For integrators who want to produce events and watch what comes out: the local broker on
 127.0.0.1:9092, PostgreSQL on 127.0.0.1:54329, the worker, both sinks and an SMTP server
-that stores every mail as an .eml file under .local/dev/mail/. Processes are detached and
+that stores every mail as an .eml file under .local/dev/mail/, and the one-click
+unsubscribe endpoint on 127.0.0.1:8089 (the URL in every marketing mail). Processes are detached and
 tracked by pid files, so `down` works from any shell.
 """
 
@@ -33,6 +34,7 @@ PROCESSES: dict[str, list[str]] = {
     "worker": ["worker"],
     "postgres-sink": ["sink", "postgres"],
     "mailer": ["sink", "mailer"],
+    "unsubscribe-server": ["unsubscribe-server", "--port", "8089"],
 }
 
 
