@@ -16,6 +16,7 @@ Rules (README, "Consent semantics"):
 - A contact never seen is `no_relationship` (fail closed).
 """
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,11 @@ from streams.optout_text import OptOutMatch, detect_opt_out
 from streams.policy import Policy
 
 Action = Literal["granted", "withdrawn"]
+
+
+def token_hash(token: str) -> str:
+    """Confirmation tokens are secrets of the newsletter service: keep only a short hash."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
 ALL = "all"
 
 
@@ -110,6 +116,10 @@ class ContactState:
     relationship_at: datetime | None = None
     pending_at: datetime | None = None  # newsletter signup awaiting confirmation
     erased_at: datetime | None = None
+    # double opt-in: hashes of signup tokens, and confirmations by token hash; a confirmation
+    # counts once its token matches a signup, in whichever order the two arrive
+    signup_tokens: frozenset[str] = frozenset()
+    confirmations: dict[str, Mark] = field(default_factory=dict)
 
     def merge(self, other: "ContactState") -> "ContactState":
         keys = self.marks.keys() | other.marks.keys()
@@ -122,7 +132,24 @@ class ContactState:
             relationship_at=_later(self.relationship_at, other.relationship_at),
             pending_at=_later(self.pending_at, other.pending_at),
             erased_at=_later(self.erased_at, other.erased_at),
+            signup_tokens=self.signup_tokens | other.signup_tokens,
+            confirmations={
+                k: m for k in self.confirmations.keys() | other.confirmations.keys()
+                if (m := _newer(self.confirmations.get(k), other.confirmations.get(k)))},
         )
+
+    def resolved(self) -> "ContactState":
+        """The state with matched newsletter confirmations counted as explicit grants."""
+        matched = [m for h, m in self.confirmations.items() if h in self.signup_tokens]
+        if not matched:
+            return self
+        best = max(matched, key=Mark.rank)
+        marks = dict(self.marks)
+        marks["newsletter"] = _newer(marks.get("newsletter"), best)  # type: ignore[assignment]
+        grants = dict(self.grants)
+        grants["newsletter"] = _later(grants.get("newsletter"), best.at)  # type: ignore[assignment]
+        return ContactState(marks, grants, _later(self.relationship_at, best.at), self.pending_at,
+                            self.erased_at)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +158,8 @@ class ContactState:
             "relationship_at": _iso(self.relationship_at),
             "pending_at": _iso(self.pending_at),
             "erased_at": _iso(self.erased_at),
+            "signup_tokens": sorted(self.signup_tokens),
+            "confirmations": {k: m.to_dict() for k, m in sorted(self.confirmations.items())},
         }
 
     @classmethod
@@ -143,6 +172,8 @@ class ContactState:
             relationship_at=_parse(d.get("relationship_at")),
             pending_at=_parse(d.get("pending_at")),
             erased_at=_parse(d.get("erased_at")),
+            signup_tokens=frozenset(d.get("signup_tokens", ())),
+            confirmations={k: Mark.from_dict(v) for k, v in d.get("confirmations", {}).items()},
         )
 
 
@@ -182,12 +213,21 @@ def effects_of(event: ConsentEvent, policy: Policy, detect: Detector = detect_op
                                "ticket_id": event.data.ticket_id}, detected=True))
     elif isinstance(event, NewsletterSignup):
         if policy.double_opt_in:
-            out.append(Effect("newsletter", "pending", "newsletter.signup_unconfirmed"))
+            token = event.data.confirmation_token
+            out.append(Effect("newsletter", "pending", "newsletter.signup_unconfirmed",
+                              {"token": token_hash(token)} if token else {}))
         else:
             relationship = True
             out.append(Effect("newsletter", "granted", "newsletter.signup_single_opt_in"))
     elif isinstance(event, NewsletterConfirmed):
-        out.append(Effect("newsletter", "granted", "newsletter.confirmed"))
+        token = event.data.confirmation_token
+        if policy.double_opt_in and token:
+            # counts only once it matches a signup's token (see ContactState.resolved)
+            relationship = False
+            out.append(Effect("newsletter", "granted", "newsletter.confirmed",
+                              {"token": token_hash(token)}))
+        else:
+            out.append(Effect("newsletter", "granted", "newsletter.confirmed"))
     elif isinstance(event, NewsletterUnsubscribed):
         scope = ALL if event.data.scope == "all" else "newsletter"
         out.append(Effect(scope, "withdrawn", f"newsletter.unsubscribed_{event.data.scope}"))
@@ -211,8 +251,12 @@ def state_of(event: ConsentEvent, effects: list[Effect]) -> ContactState:
     marks: dict[str, Mark] = {}
     grants: dict[str, datetime] = {}
     relationship_at = pending_at = erased_at = None
+    tokens: set[str] = set()
+    confirmations: dict[str, Mark] = {}
     for e in effects:
-        if e.action in ("granted", "withdrawn"):
+        if e.action == "granted" and "token" in e.evidence:
+            confirmations[e.evidence["token"]] = Mark("granted", at, eid, e.rule, src)
+        elif e.action in ("granted", "withdrawn"):
             marks[e.scope] = Mark(e.action, at, eid, e.rule, src, e.detected)  # type: ignore[arg-type]
             if e.action == "granted":
                 grants[e.scope] = at
@@ -221,9 +265,12 @@ def state_of(event: ConsentEvent, effects: list[Effect]) -> ContactState:
             relationship_at = at
         elif e.action == "pending":
             pending_at = at
+            if "token" in e.evidence:
+                tokens.add(e.evidence["token"])
         elif e.action == "erased":
             erased_at = at
-    return ContactState(marks, grants, relationship_at, pending_at, erased_at)
+    return ContactState(marks, grants, relationship_at, pending_at, erased_at,
+                        frozenset(tokens), confirmations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +290,7 @@ def _lifted(state: ContactState, scopes: tuple[str, ...]) -> bool:
 
 def decide(state: ContactState, purpose: Purpose, policy: Policy) -> Verdict:
     """May a mail for `purpose` go to this contact now? Fail closed on doubt."""
+    state = state.resolved()
     rule = policy.rule(purpose)
     if rule.transactional:
         # any explicit grant after the erasure re-establishes the contact
@@ -289,9 +337,10 @@ def apply_event(
     new = state.merge(state_of(event, effects))
     eid = str(event.event_id)
     results = []
+    resolved = new.resolved()
     for e in effects:
         if e.action in ("granted", "withdrawn"):
-            m = new.marks.get(e.scope)
+            m = resolved.marks.get(e.scope)
             applied = m is not None and m.event_id == eid
         else:
             applied = True

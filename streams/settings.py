@@ -59,7 +59,7 @@ class KafkaSettings(BaseSettings):
         secret = self.key_secret.get_secret_value()
         if not secret:
             raise ConsentError("CONSENT_KEY_SECRET must not be empty")
-        if self.environment == "production" and secret == DEV_KEY_SECRET:
+        if self.environment.strip().lower() == "production" and secret == DEV_KEY_SECRET:
             raise ConsentError("CONSENT_KEY_SECRET must be set in production")
 
 

@@ -126,3 +126,17 @@ def test_import_suppressions_is_idempotent_and_reports_rejects(pipeline: Pipelin
     lines = pipeline.query("SELECT contact_key, scope FROM consent_ledger WHERE source LIKE "
                            "'suppression-import:%%' AND contact_key = ANY(%s)", keys[:2])
     assert sorted(lines) == sorted([(keys[0], "all"), (keys[1], "special_offers")])
+
+
+def test_confirmation_counts_only_with_the_signup_token_in_either_order(
+    pipeline: Pipeline, email: str
+):
+    other = f"late-{email}"
+    pipeline.send("newsletter.signup", {"email": email, "confirmation_token": "right"})
+    pipeline.send("newsletter.confirmed", {"email": email, "confirmation_token": "forged"})
+    assert _decide(pipeline, email, "newsletter")[:2] == ("suppressed", "unconfirmed")
+    # a confirmation that arrives before its signup counts once the signup is there
+    pipeline.send("newsletter.confirmed", {"email": other, "confirmation_token": "t2"})
+    assert _decide(pipeline, other, "newsletter")[:2] == ("suppressed", "no_relationship")
+    pipeline.send("newsletter.signup", {"email": other, "confirmation_token": "t2"})
+    assert _decide(pipeline, other, "newsletter")[:2] == ("forwarded", None)
