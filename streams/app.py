@@ -89,6 +89,8 @@ class Pipeline:
             producer_acks=-1,
             consumer_auto_offset_reset="earliest",
             broker_commit_interval=1.0,
+            broker_session_timeout=settings.session_timeout_s,
+            broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
             autodiscover=False,
         )
         self.consent_topics = [settings.topic(t) for t in INPUT_TOPICS]

@@ -71,3 +71,6 @@ class StreamSettings(KafkaSettings):
     unsubscribe_ttl_days: int = Field(default=60, ge=1)
     metrics_port: int = Field(default=0, ge=0, description="0 = no /metrics endpoint")
     barrier_timeout_s: float = Field(default=30.0, gt=0)
+    session_timeout_s: float = Field(
+        default=10.0, ge=6, description="consumer-group session timeout: how soon a crashed "
+        "worker's partitions move to a live one (faust's default is 60 s)")

@@ -5,6 +5,7 @@ otherwise make faust log "Ignoring missing topic" and idle forever.
 """
 
 import logging
+import time
 
 import faust
 from confluent_kafka.admin import AdminClient
@@ -16,9 +17,21 @@ from streams.settings import INPUT_TOPICS, MAIL_REQUESTS, OUTPUT_TOPICS, StreamS
 
 
 def check_topics(settings: StreamSettings, timeout: float = 30.0) -> None:
-    topics = AdminClient(settings.to_librdkafka()).list_topics(timeout=timeout).topics
-    for name in (*INPUT_TOPICS, MAIL_REQUESTS, *OUTPUT_TOPICS):
-        full = settings.topic(name)
+    """Fail with a clear message unless every topic exists with the expected partitions.
+
+    Waits up to `timeout` for missing topics: metadata of topics created a moment ago (by
+    `consent topics create` in the same script) can take a little while to reach every broker.
+    """
+    admin = AdminClient(settings.to_librdkafka())
+    names = [settings.topic(n) for n in (*INPUT_TOPICS, MAIL_REQUESTS, *OUTPUT_TOPICS)]
+    deadline = time.monotonic() + timeout
+    while True:
+        topics = admin.list_topics(timeout=timeout).topics
+        missing = [n for n in names if n not in topics]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    for full in names:
         if full not in topics:
             raise ConsentError(f"topic {full} does not exist; run `consent topics create`")
         count = len(topics[full].partitions)
