@@ -67,6 +67,7 @@ from rich.progress import (
 from rich.table import Table
 
 from schemas.contact import contact_key
+from schemas.envelope import parse_event
 from schemas.exceptions import ConsentError
 from schemas.purposes import Purpose
 from sinks.db import migrate
@@ -89,11 +90,15 @@ OPT_OUT_EVERY = 10  # contact i opted out at purchase when i % OPT_OUT_EVERY == 
 OPT_OUT_REMAINDER = 3
 LATENCY_RATE = 500.0  # offered load of the latency phase, requests/s
 LATENCY_SECONDS = 20.0
+LIGHT_RATE = 50.0  # the same at light load: the pipeline's own latency, without queueing
+LIGHT_SECONDS = 10.0
 OPT_OUT_PROBES = 200
+OPT_OUT_RATE = 20.0  # probes/s: paced, so probes do not queue behind each other
 SINK_MAX_S = 420.0  # the sink phase stops measuring here (reported as "not caught up")
 PRELOAD_TIMEOUT_S = 3 * 3600.0
 DECIDE_TIMEOUT_S = 1800.0
 STOP_TIMEOUT_S = 60.0
+PROGRESS_LINE_S = 60.0
 SEED = 20261124
 
 PASSTHROUGH_TOPIC = "bench-passthrough"
@@ -211,6 +216,19 @@ def _rate(n: float, seconds: float) -> float:
     return n / seconds if seconds > 0 else float("nan")
 
 
+def _num(value: float, digits: int = 0) -> float | None:
+    """A rounded figure for the results, or None (JSON null) where there was nothing to time."""
+    if math.isnan(value):
+        return None
+    return round(value, digits) if digits else round(value)
+
+
+def _median(values: list[float | None]) -> float:
+    """Median over the runs that produced a figure (a run too short to time gives None)."""
+    timed = [v for v in values if v is not None]
+    return float(statistics.median(timed)) if timed else float("nan")
+
+
 def _rate_text(rate: float) -> str:
     return "" if math.isnan(rate) else f"{rate:,.0f}/s"
 
@@ -308,7 +326,7 @@ class Seen:
 class DecisionWatcher:
     """Reads mail-outbox and mail-suppressed from the start, in a thread, for the whole run.
 
-    Request ids carry their phase (`t1-…`, `lat-…`, `opt-…`), so each phase counts its own
+    Request ids carry their phase (`t1-…`, `load-…`, `opt-…`), so each phase counts its own
     decisions; the first decision per request id counts, duplicates (at-least-once) are
     counted separately.
     """
@@ -400,6 +418,7 @@ class Bench:
     worker_peaks: list[float] = field(default_factory=list)
     worker_metrics: list[dict[str, Any]] = field(default_factory=list)
     metrics_port: int = 0
+    request_checked: bool = False
     notes: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------------ plumbing
@@ -442,6 +461,9 @@ class Bench:
             "request_id": rid, "email": email, "purpose": purpose.value,
             "subject": SUBJECTS[purpose], "body": BODY, "campaign": "bench"}, source="bench-crm")
         raw = json.dumps(event, separators=(",", ":")).encode("utf-8")
+        if not self.request_checked:  # the bench's requests must be valid, or it measures DLQs
+            parse_event(raw, topic=MAIL_REQUESTS)
+            self.request_checked = True
         key = contact_key(email, self.settings.key_secret.get_secret_value()).encode("ascii")
         self.producer.send_raw(MAIL_REQUESTS, key, raw, on_delivery=on_delivery)
 
@@ -492,6 +514,7 @@ class Bench:
             group = Consumer(self.settings.to_librdkafka(**{
                 "group.id": self.settings.app_id, "enable.auto.commit": False}))
             first: tuple[float, int] | None = None
+            last_line = time.time()
             try:
                 while True:
                     self.check()
@@ -502,8 +525,14 @@ class Bench:
                     if first is None and done > 0:
                         first = (now, done)
                     if first is not None and now > first[0]:
-                        progress.update(task, rate=_rate_text(_rate(done - first[1],
-                                                                    now - first[0])))
+                        rate = _rate(done - first[1], now - first[0])
+                        progress.update(task, rate=_rate_text(rate))
+                        if now - last_line >= PROGRESS_LINE_S and rate > 0:
+                            # a line that survives in logs and CI output, unlike the bar
+                            progress.console.print(
+                                f"    applied {done:,}/{total:,} at {rate:,.0f}/s, "
+                                f"ETA {(total - done) / rate / 60:.1f} min")
+                            last_line = now
                     progress.update(task, completed=done)
                     if done >= total:
                         break
@@ -520,10 +549,10 @@ class Bench:
             "opted_out_at_purchase": sum(1 for i in range(self.contacts) if _opted_out(i)),
             "consent_events": total,
             "produce_s": round(produced_s, 2),
-            "produce_events_per_s": round(_rate(self.contacts, produced_s)),
+            "produce_events_per_s": _num(_rate(self.contacts, produced_s)),
             "apply_s_from_worker_start": round(finished - started, 2),
-            "applied_events_per_s": round(first_to_last),
-            "applied_events_per_s_incl_startup": round(_rate(total, finished - started)),
+            "applied_events_per_s": _num(first_to_last),
+            "applied_events_per_s_incl_startup": _num(_rate(total, finished - started)),
             "first_commit_after_s": round(first[0] - started, 2),
         }
 
@@ -568,10 +597,10 @@ class Bench:
             "decisions": len(seen),
             "forwarded": outcomes["forwarded"],
             "suppressed": outcomes["suppressed"],
-            "requests_per_s": round(_rate(len(seen), last - first)),
+            "requests_per_s": _num(_rate(len(seen), last - first)),
             "first_to_last_s": round(last - first, 3),
             "worker_start_to_first_decision_s": round(first - started, 2),
-            "requests_per_s_incl_startup": round(_rate(len(seen), last - started)),
+            "requests_per_s_incl_startup": _num(_rate(len(seen), last - started)),
         }
 
     def passthrough_run(self, phase: str, start: dict[int, int]) -> dict[str, Any]:
@@ -631,21 +660,23 @@ class Bench:
         return {
             "phase": phase,
             "records": len(stamps),
-            "records_per_s": round(_rate(len(stamps), last - first)),
+            "records_per_s": _num(_rate(len(stamps), last - first)),
             "first_to_last_s": round(last - first, 3),
-            "records_per_s_incl_startup": round(_rate(len(stamps), t_end - t_start)),
+            "records_per_s_incl_startup": _num(_rate(len(stamps), t_end - t_start)),
         }
 
     # --------------------------------------------------------------------- 3. latency
 
-    def latency(self) -> dict[str, Any]:
+    def latency(self, phase: str, rate: float, seconds: float) -> dict[str, Any]:
         """Requests at a fixed rate into a running worker; latency per request from its decision.
 
         Latency = decision's broker append time − the moment the bench handed the request to
         the producer (same host, same clock). The time from the request's own append is given
-        too, to separate producer batching (linger.ms) from the pipeline.
+        too, to separate producer batching (linger.ms) from the pipeline. If the worker cannot
+        keep up with the offered rate, latency is a growing queue, not a steady state: that is
+        flagged (`saturated`) rather than left for the reader to guess.
         """
-        n = int(LATENCY_RATE * LATENCY_SECONDS)
+        n = max(1, int(rate * seconds))
         sent_at: dict[str, float] = {}
         appended: dict[str, int] = {}
         errors: list[str] = []
@@ -660,20 +691,20 @@ class Bench:
 
         t0 = time.time()
         with _progress() as progress:
-            task = progress.add_task(f"offered load {LATENCY_RATE:.0f} req/s", total=n, rate="")
+            task = progress.add_task(f"offered load {rate:.0f} req/s", total=n, rate="")
             for j in range(n):
-                delay = t0 + j / LATENCY_RATE - time.time()
+                delay = t0 + j / rate - time.time()
                 if delay > 0:
                     time.sleep(delay)
-                rid = f"lat-{j}"
+                rid = f"{phase}-{j}"
                 sent_at[rid] = time.time()
                 self.mail_request(rid, _email(self.rng.randrange(self.contacts)),
                                   self.random_purpose(), on_delivery=on_delivery(rid))
-                if j % 250 == 249:
+                if j % 50 == 49:
                     self.check()
                     progress.update(task, completed=j + 1,
-                                    rate=f"{_rate(j + 1, time.time() - t0):,.0f}/s")
-            offered_s = time.time() - t0
+                                    rate=_rate_text(_rate(j + 1, time.time() - t0)))
+            last_sent = time.time()
             self.producer.flush(120)
             progress.update(task, completed=n)
             if errors:
@@ -681,19 +712,30 @@ class Bench:
             task = progress.add_task("decided", total=n, rate="")
 
             def done() -> bool:
-                got = self.watcher.count("lat")
+                got = self.watcher.count(phase)
                 progress.update(task, completed=got)
                 return got >= n
 
-            _wait(done, DECIDE_TIMEOUT_S, f"{n} decisions (latency phase)", self.check)
-        seen = self.watcher.of_phase("lat")
+            _wait(done, DECIDE_TIMEOUT_S, f"{n} decisions (latency at {rate:.0f}/s)", self.check)
+        seen = self.watcher.of_phase(phase)
         lat = [seen[r].append_ms - sent_at[r] * 1000 for r in seen]
         lat_append = [seen[r].append_ms - appended[r] for r in seen if r in appended]
+        last_decision = max(s.append_ms for s in seen.values()) / 1000
+        drain = last_decision - last_sent
+        saturated = drain > 1.0
+        if saturated:
+            self.notes.append(
+                f"latency at {rate:.0f} req/s: the worker did not keep up (last decision "
+                f"{drain:.1f}s after the last request, {_rate(n, last_decision - t0):.0f} "
+                "decisions/s), so these percentiles measure a growing queue, not steady state")
         return {
-            "offered_rate_per_s": LATENCY_RATE,
-            "achieved_rate_per_s": round(_rate(n, offered_s)),
-            "seconds": LATENCY_SECONDS,
+            "offered_rate_per_s": rate,
+            "achieved_offer_rate_per_s": _num(_rate(n, last_sent - t0)),
+            "decided_per_s": _num(_rate(n, last_decision - t0)),
+            "seconds": seconds,
             "requests": n,
+            "saturated": saturated,
+            "last_decision_after_last_request_s": round(drain, 2),
             "p50_ms": round(_pct(lat, 0.50), 1),
             "p90_ms": round(_pct(lat, 0.90), 1),
             "p99_ms": round(_pct(lat, 0.99), 1),
@@ -709,16 +751,21 @@ class Bench:
 
         The request must come back suppressed (DESIGN.md, semantics 1); the time from the
         opt-out's ack to the suppressed decision's append is what an operator would call
-        "how fast an opt-out takes effect". A forwarded probe is a correctness failure.
+        "how fast an opt-out takes effect". A forwarded probe is a correctness failure. Probes
+        are paced (OPT_OUT_RATE): sent back to back they measure their own queue instead.
         """
         candidates = [i for i in self.rng.sample(range(self.contacts),
                                                  min(self.contacts, OPT_OUT_PROBES * 3))
                       if not _opted_out(i)][:OPT_OUT_PROBES]
         acked_at: dict[str, float] = {}
+        t0 = time.time()
         with _progress() as progress:
             task = progress.add_task("opt-out, ack, then a request", total=len(candidates),
                                      rate="")
             for k, i in enumerate(candidates):
+                delay = t0 + k / OPT_OUT_RATE - time.time()
+                if delay > 0:
+                    time.sleep(delay)
                 email = _email(i)
                 self.producer.send(make_event("preference.changed",
                                               {"email": email, "all": "withdrawn"},
@@ -729,6 +776,7 @@ class Bench:
                 self.mail_request(rid, email, Purpose.SPECIAL_OFFERS)
                 self.producer.flush(30)
                 progress.update(task, completed=k + 1)
+            sent_s = time.time() - t0
             task = progress.add_task("decided", total=len(candidates), rate="")
 
             def done() -> bool:
@@ -738,15 +786,19 @@ class Bench:
 
             _wait(done, DECIDE_TIMEOUT_S, "opt-out probe decisions", self.check)
         seen = self.watcher.of_phase("opt")
-        lat = [seen[r].append_ms - acked_at[r] * 1000 for r in seen]
+        by_probe = [seen[f"opt-{k}"].append_ms - acked_at[f"opt-{k}"] * 1000
+                    for k in range(len(candidates))]
         reasons = Counter(s.reason or "(forwarded)" for s in seen.values())
         return {
             "probes": len(candidates),
             "forwarded_must_be_0": sum(1 for s in seen.values() if s.outcome == "forwarded"),
             "reasons": dict(reasons),
-            "p50_ms": round(_pct(lat, 0.50), 1),
-            "p99_ms": round(_pct(lat, 0.99), 1),
-            "max_ms": round(max(lat), 1),
+            "probes_per_s": _num(_rate(len(candidates), sent_s), 1),
+            "p50_ms": round(_pct(by_probe, 0.50), 1),
+            "p99_ms": round(_pct(by_probe, 0.99), 1),
+            "min_ms": round(min(by_probe), 1),
+            "max_ms": round(max(by_probe), 1),
+            "by_probe_ms": [round(x) for x in by_probe],
         }
 
     # ---------------------------------------------------------------- 5. PostgreSQL sink
@@ -816,9 +868,9 @@ class Bench:
             "ledger_rows": counts["consent_ledger"],
             "decision_rows": counts["mail_decisions"],
             "consent_current_rows": counts["consent_current"],
-            "rows_per_s": round(_rate(rows_end - first[2], span)),
-            "records_per_s": round(_rate(done - first[1], span)),
-            "rows_per_s_incl_startup": round(_rate(rows_end, last_change - started)),
+            "rows_per_s": _num(_rate(rows_end - first[2], span)),
+            "records_per_s": _num(_rate(done - first[1], span)),
+            "rows_per_s_incl_startup": _num(_rate(rows_end, last_change - started)),
             "first_to_last_s": round(span, 2),
             "peak_rss_mib": round(peak, 1) if peak else None,
         }
@@ -926,7 +978,9 @@ def run_bench(contacts: int, requests: int, out_dir: str, repeat: int = DEFAULT_
         "duration_s": round(time.time() - t_run, 1),
         "sizes": {"contacts": contacts, "requests": requests, "repeat": repeat,
                   "latency_rate_per_s": LATENCY_RATE, "latency_seconds": LATENCY_SECONDS,
-                  "opt_out_probes": OPT_OUT_PROBES, "partitions": settings.partitions},
+                  "light_rate_per_s": LIGHT_RATE, "light_seconds": LIGHT_SECONDS,
+                  "opt_out_probes": OPT_OUT_PROBES, "opt_out_probes_per_s": OPT_OUT_RATE,
+                  "partitions": settings.partitions},
         "machine": machine,
         **results,
         "notes": notes,
@@ -950,7 +1004,7 @@ def _phases(bench: Bench, log_dir: Path) -> dict[str, Any]:
         console.print(f"[bold]2/6 throughput, run {r}/{bench.repeat}[/bold]")
         start, produce_rate = bench.produce_requests(phase)
         p = bench.passthrough_run(phase, start)
-        p["produce_requests_per_s"] = round(produce_rate)
+        p["produce_requests_per_s"] = _num(produce_rate)
         pass_runs.append(p)
         console.print(f"    pass-through {p['records_per_s']:,} records/s")
         f = bench.send_filter_run(phase)
@@ -959,12 +1013,15 @@ def _phases(bench: Bench, log_dir: Path) -> dict[str, Any]:
                       f"(worker start → first decision {f['worker_start_to_first_decision_s']}s)")
         if r < bench.repeat:
             bench.stop_worker()
-    filter_med = statistics.median(f["requests_per_s"] for f in filter_runs)
-    pass_med = statistics.median(p["records_per_s"] for p in pass_runs)
-    console.print(f"[bold]3/6 latency[/bold] at {LATENCY_RATE:.0f} requests/s for "
+    filter_med = _median([f["requests_per_s"] for f in filter_runs])
+    pass_med = _median([p["records_per_s"] for p in pass_runs])
+    console.print(f"[bold]3/6 latency[/bold] at {LIGHT_RATE:.0f} requests/s for "
+                  f"{LIGHT_SECONDS:.0f}s, then {LATENCY_RATE:.0f} requests/s for "
                   f"{LATENCY_SECONDS:.0f}s")
-    latency = bench.latency()
-    console.print(f"[bold]4/6 opt-out to enforcement[/bold] ({OPT_OUT_PROBES} probes)")
+    light = bench.latency("light", LIGHT_RATE, LIGHT_SECONDS)
+    latency = bench.latency("load", LATENCY_RATE, LATENCY_SECONDS)
+    console.print(f"[bold]4/6 opt-out to enforcement[/bold] ({OPT_OUT_PROBES} probes, "
+                  f"{OPT_OUT_RATE:.0f}/s)")
     enforcement = bench.opt_out_enforcement()
     bench.stop_worker()
     console.print("[bold]5/6 PostgreSQL sink[/bold] catch-up")
@@ -975,13 +1032,14 @@ def _phases(bench: Bench, log_dir: Path) -> dict[str, Any]:
         bench.notes.append(f"duplicate decisions seen (at-least-once, counted once): {dup}")
     return {
         "preload": preload,
-        "send_filter": {"median_requests_per_s": round(filter_med),
+        "send_filter": {"median_requests_per_s": _num(filter_med),
                         "all_requests_per_s": [f["requests_per_s"] for f in filter_runs],
                         "runs": filter_runs},
-        "passthrough": {"median_records_per_s": round(pass_med),
+        "passthrough": {"median_records_per_s": _num(pass_med),
                         "all_records_per_s": [p["records_per_s"] for p in pass_runs],
                         "runs": pass_runs},
-        "ratio_send_filter_to_passthrough": round(filter_med / pass_med, 3) if pass_med else None,
+        "ratio_send_filter_to_passthrough": _num(filter_med / pass_med, 3) if pass_med else None,
+        "latency_light": light,
         "latency": latency,
         "opt_out_enforcement": enforcement,
         "postgres_sink": sink,
@@ -1000,32 +1058,41 @@ def _drop_schema(url: str, schema: str) -> None:
 # ------------------------------------------------------------------------------- reporting
 
 
-def _join(values: list[int]) -> str:
-    return ", ".join(f"{x:,}" for x in values)
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
+
+
+def _join(values: list[int | None]) -> str:
+    return ", ".join(_fmt(x) for x in values)
 
 
 def _headline(doc: dict[str, Any]) -> list[tuple[str, str]]:
-    sf, pt, lat = doc["send_filter"], doc["passthrough"], doc["latency"]
+    sf, pt, lat, light = (doc["send_filter"], doc["passthrough"], doc["latency"],
+                          doc["latency_light"])
     opt, sink, mem, pre = (doc["opt_out_enforcement"], doc["postgres_sink"], doc["memory"],
                            doc["preload"])
     runs = len(sf["runs"])
     med = "median of " + str(runs) + ": " if runs > 1 else ""
     return [
         ("consent table size (contacts)", f"{pre['contacts']:,}"),
-        ("preload: consent events applied/s", f"{pre['applied_events_per_s']:,}"),
+        ("preload: consent events applied/s", _fmt(pre["applied_events_per_s"])),
         ("send filter, requests/s",
-         f"{med}{sf['median_requests_per_s']:,}  ({_join(sf['all_requests_per_s'])})"),
+         f"{med}{_fmt(sf['median_requests_per_s'])}  ({_join(sf['all_requests_per_s'])})"),
         ("pass-through ceiling, records/s",
-         f"{med}{pt['median_records_per_s']:,}  ({_join(pt['all_records_per_s'])})"),
+         f"{med}{_fmt(pt['median_records_per_s'])}  ({_join(pt['all_records_per_s'])})"),
         ("ratio send filter / pass-through", f"{doc['ratio_send_filter_to_passthrough']}"),
+        (f"end-to-end latency at {light['offered_rate_per_s']:.0f} req/s, p50 / p99",
+         f"{light['p50_ms']} ms / {light['p99_ms']} ms"
+         + (" (saturated, see notes)" if light["saturated"] else "")),
         (f"end-to-end latency at {lat['offered_rate_per_s']:.0f} req/s, p50 / p99",
-         f"{lat['p50_ms']} ms / {lat['p99_ms']} ms"),
+         f"{lat['p50_ms']} ms / {lat['p99_ms']} ms"
+         + (" (saturated, see notes)" if lat["saturated"] else "")),
         ("opt-out ack → suppressed, p50 / p99",
          f"{opt['p50_ms']} ms / {opt['p99_ms']} ms"),
         ("opt-out probes forwarded (must be 0)",
          f"{opt['forwarded_must_be_0']} of {opt['probes']}"),
         ("PostgreSQL sink, rows/s (ledger + decisions)",
-         f"{sink['rows_per_s']:,}" + ("" if sink["caught_up"] else " (partial, see notes)")),
+         _fmt(sink["rows_per_s"]) + ("" if sink["caught_up"] else " (partial, see notes)")),
         ("peak RSS worker / sink / bench",
          f"{mem['worker_peak_rss_mib']} / {sink['peak_rss_mib']} / "
          f"{mem['bench_process_peak_rss_mib']} MiB"),
@@ -1053,15 +1120,17 @@ def _write(doc: dict[str, Any], out_dir: Path, now: datetime, host: str) -> list
     stem = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{host}"
     jpath, mpath = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
     jpath.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    m = doc["machine"]
+    m, z = doc["machine"], doc["sizes"]
     lines = [
         f"# consent bench — {host}, {doc['started_at']}",
         "",
-        f"Sizes: {doc['sizes']['contacts']:,} contacts, {doc['sizes']['requests']:,} requests "
-        f"per throughput run, {doc['sizes']['repeat']} run(s); latency at "
-        f"{doc['sizes']['latency_rate_per_s']:.0f} req/s for {doc['sizes']['latency_seconds']:.0f}"
-        f" s; {doc['sizes']['opt_out_probes']} opt-out probes; {doc['sizes']['partitions']} "
-        f"partitions. Total run time {doc['duration_s']:.0f} s. How to read this: "
+        f"Sizes: {z['contacts']:,} contacts, {z['requests']:,} requests per throughput run, "
+        f"{z['repeat']} run(s); latency at {z['light_rate_per_s']:.0f} req/s for "
+        f"{z['light_seconds']:.0f} s and {z['latency_rate_per_s']:.0f} req/s for "
+        f"{z['latency_seconds']:.0f} s; {z['opt_out_probes']} opt-out probes at "
+        f"{z['opt_out_probes_per_s']:.0f}/s; "
+        f"{z['partitions']} partitions. Total run time {doc['duration_s']:.0f} s. How to read "
+        "this: "
         "bench/README.md.",
         "",
         "| measure | value |",
@@ -1079,8 +1148,8 @@ def _write(doc: dict[str, Any], out_dir: Path, now: datetime, host: str) -> list
         "## Details",
         "",
     ]
-    for section in ("preload", "send_filter", "passthrough", "latency", "opt_out_enforcement",
-                    "postgres_sink", "memory"):
+    for section in ("preload", "send_filter", "passthrough", "latency_light", "latency",
+                    "opt_out_enforcement", "postgres_sink", "memory", "workers"):
         lines += [f"### {section}", "", "```json", json.dumps(doc[section], indent=2), "```", ""]
     lines += ["## Notes", "", *[f"- {n}" for n in doc["notes"]], ""]
     mpath.write_text("\n".join(lines), encoding="utf-8")

@@ -27,10 +27,10 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _topics_create(args: argparse.Namespace) -> int:
-    from streams.settings import KafkaSettings
+    from streams.settings import StreamSettings
     from streams.topics import create_topics
 
-    for name, status in create_topics(KafkaSettings()).items():
+    for name, status in create_topics(StreamSettings()).items():
         console.print(f"{status:8} {name}")
     return 0
 
@@ -76,7 +76,8 @@ def _demo(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from streams.bench import run_bench
 
-    return run_bench(contacts=args.contacts, requests=args.requests, out_dir=args.out)
+    return run_bench(contacts=args.contacts, requests=args.requests, out_dir=args.out,
+                     repeat=args.repeat)
 
 
 def _stack(args: argparse.Namespace) -> int:
@@ -167,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--contacts", type=int, default=1_000_000)
     bench.add_argument("--requests", type=int, default=100_000)
     bench.add_argument("--out", default="bench/results")
+    bench.add_argument("--repeat", type=int, default=3,
+                       help="runs of the throughput phases; medians are reported")
     bench.set_defaults(func=_bench)
     st = sub.add_parser("stack", help="the whole pipeline in the background (make up/down)")
     st.add_argument("op", choices=["up", "down", "status"])

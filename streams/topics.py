@@ -26,6 +26,7 @@ class TopicSpec:
     name: str
     copartitioned: bool = True
     config: dict[str, str] = field(default_factory=dict)
+    internal: bool = False  # named after the app id (already prefixed), not the topic prefix
 
 
 DAY_MS = 24 * 3600 * 1000
@@ -50,6 +51,27 @@ def topic_specs() -> list[TopicSpec]:
     ]
 
 
+def changelog_topic(app_id: str) -> str:
+    """faust's name for the consent table's changelog: `<app id>-<table>-changelog`."""
+    return f"{app_id}-consent-changelog"
+
+
+def internal_specs(app_id: str) -> list[TopicSpec]:
+    """Created by us rather than by faust on first use: a worker that processes its first event
+    before faust's own metadata shows the new changelog crashes with PartitionsMismatch."""
+    return [TopicSpec(changelog_topic(app_id), internal=True,
+                      config={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"})]
+
+
+def all_specs(settings: KafkaSettings) -> list[TopicSpec]:
+    app_id = getattr(settings, "app_id", None)
+    return topic_specs() + (internal_specs(app_id) if app_id else [])
+
+
+def topic_name(settings: KafkaSettings, spec: TopicSpec) -> str:
+    return spec.name if spec.internal else settings.topic(spec.name)
+
+
 def create_topics(settings: KafkaSettings, timeout: float = 30.0) -> dict[str, str]:
     """Create missing topics; return name → "created" | "exists". Raises on a layout mismatch."""
     admin = AdminClient(settings.to_librdkafka())
@@ -59,8 +81,8 @@ def create_topics(settings: KafkaSettings, timeout: float = 30.0) -> dict[str, s
         raise TopicError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
     result: dict[str, str] = {}
     wanted = []
-    for spec in topic_specs():
-        name = settings.topic(spec.name)
+    for spec in all_specs(settings):
+        name = topic_name(settings, spec)
         if name in existing:
             count = len(existing[name].partitions)
             if spec.copartitioned and count != settings.partitions:

@@ -13,7 +13,8 @@ from prometheus_client import start_http_server
 
 from schemas.exceptions import ConsentError
 from streams.app import Pipeline
-from streams.settings import INPUT_TOPICS, MAIL_REQUESTS, OUTPUT_TOPICS, StreamSettings
+from streams.settings import StreamSettings
+from streams.topics import all_specs, topic_name
 
 
 def check_topics(settings: StreamSettings, timeout: float = 30.0) -> None:
@@ -23,7 +24,7 @@ def check_topics(settings: StreamSettings, timeout: float = 30.0) -> None:
     `consent topics create` in the same script) can take a little while to reach every broker.
     """
     admin = AdminClient(settings.to_librdkafka())
-    names = [settings.topic(n) for n in (*INPUT_TOPICS, MAIL_REQUESTS, *OUTPUT_TOPICS)]
+    names = [topic_name(settings, spec) for spec in all_specs(settings)]
     deadline = time.monotonic() + timeout
     while True:
         topics = admin.list_topics(timeout=timeout).topics
