@@ -140,3 +140,34 @@ def test_confirmation_counts_only_with_the_signup_token_in_either_order(
     assert _decide(pipeline, other, "newsletter")[:2] == ("suppressed", "no_relationship")
     pipeline.send("newsletter.signup", {"email": other, "confirmation_token": "t2"})
     assert _decide(pipeline, other, "newsletter")[:2] == ("forwarded", None)
+
+
+def test_lookup_explains_state_history_and_decisions(pipeline: Pipeline, email: str):
+    pipeline.send("purchase.completed", {"order_id": "L-1", "email": email, "name": "Lou Kup",
+                                         "country": "NL"}, source="shop")
+    pipeline.send("support.message_received", {"email": email, "ticket_id": "T-L",
+                                               "channel": "email",
+                                               "text": "Please stop emailing me"},
+                  source="helpdesk")
+    rid = unique_request()
+    pipeline.send("mail.requested", {"request_id": rid, "email": email,
+                                     "purpose": "special_offers", "subject": "s", "body": "b"})
+    pipeline.decision(rid)
+    key = contact_key(email, pipeline.stream_settings.key_secret.get_secret_value())
+    pipeline.wait_rows("SELECT 1 FROM consent_ledger WHERE contact_key = %s", key, count=2)
+    pipeline.wait_rows("SELECT 1 FROM contacts WHERE contact_key = %s", key)
+
+    proc = subprocess.run([sys.executable, "-m", "streams", "lookup", email],
+                          env={**pipeline.env, "COLUMNS": "250"}, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert key in out
+    assert "Lou Kup" in out and "NL" in out  # what we hold, for the DPO
+    for purpose in ("special_offers", "newsletter", "transactional"):
+        assert purpose in out
+    assert "opted_out" in out and "allowed" in out  # current state per purpose
+    assert "support.text_opt_out (detected, review)" in out  # reviewable detected opt-out
+    assert "text_rule=en." in out  # its evidence: the rule that matched
+    assert "purchase.completed" in out and "helpdesk" in out  # history with sources
+    assert rid in out and "suppressed" in out  # the mail decision and why
