@@ -1,6 +1,7 @@
 """A real SMTP server (aiosmtpd) that keeps what it receives: the demo's and tests' mailbox."""
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -14,11 +15,19 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 class Mailbox:
     messages: list[Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # tests set this to answer like a real relay sometimes does: return e.g. "451 try later"
+    # or "550 no such user" to refuse a message, None to accept it
+    responder: Callable[[Message], str | None] | None = None
+    refused: list[tuple[Message, str]] = field(default_factory=list)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         content: Any = envelope.original_content or envelope.content
         msg = message_from_bytes(content if isinstance(content, bytes) else content.encode())
+        answer = self.responder(msg) if self.responder is not None else None
         with self.lock:
+            if answer is not None:
+                self.refused.append((msg, answer))
+                return answer
             self.messages.append(msg)
         return "250 OK queued"
 
