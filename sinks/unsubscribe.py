@@ -17,28 +17,29 @@ Why it is shaped this way:
 - The token names the contact by key only, and the key goes into the Kafka key and the event;
   neither the token nor the key ever reaches a log line, a metric label or the access log
   (whose default format would print the query string, so it is replaced).
-- This module imports only `schemas` (never `streams`): it builds the envelope itself.
+- This module imports only `schemas` and its sibling `sinks` modules (never `streams`): it
+  builds the envelope itself.
+
+Layout: this module is the aiohttp app (routes, handlers, token checks, metrics, access log,
+server); the acknowledged Kafka send is `sinks.ack_publisher`, the HTML pages and response
+headers are `sinks.unsubscribe_pages`.
 """
 
 import asyncio
-import html
 import json
 import logging
 import re
 import signal
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -54,44 +55,41 @@ from schemas.events import PreferenceChanged
 from schemas.exceptions import ConsentError
 from schemas.purposes import MARKETING_PURPOSES, Purpose
 from schemas.unsubscribe_token import BadToken, UnsubscribeToken, verify
+from sinks.ack_publisher import TOPIC, KafkaPublisher, Publish, PublishError
 from sinks.settings import SinkSettings
+from sinks.unsubscribe_pages import (
+    ONE_CLICK_FIELD,
+    ONE_CLICK_VALUE,
+    PURPOSE_WORDS,
+    SECURITY_HEADERS,
+    bad_body_page,
+    confirm_page,
+    done_page,
+    error_page,
+    expired_page,
+    invalid_token_page,
+    missing_token_page,
+    unavailable_page,
+)
 
 log = logging.getLogger("consent.sinks.unsubscribe")
 access_log = logging.getLogger("consent.sinks.unsubscribe.access")
 
 PATH = "/unsubscribe"
 SOURCE = "one-click-unsubscribe"
-TOPIC = "preferences"
-ONE_CLICK_FIELD, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"  # RFC 8058, section 3.1
 MAX_TOKEN_CHARS = 1024
 MAX_BODY_BYTES = 64 * 1024
-RETRY_AFTER_S = 30
 _CONTACT_KEY = re.compile(r"^[0-9a-f]{64}$")
 
-Publish = Callable[[bytes, bytes], Awaitable[None]]
-"""publish(key, value): returns once the broker acknowledged the record, raises otherwise."""
-
-PURPOSE_WORDS: dict[Purpose, str] = {
-    Purpose.PRODUCT_UPDATES: "product updates",
-    Purpose.SPECIAL_OFFERS: "special offers",
-    Purpose.SUPPORT_NOTICES: "technical support notices",
-    Purpose.NEW_PRODUCTS: "new product announcements",
-    Purpose.NEWSLETTER: "our newsletter",
-}
-
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Robots-Tag": "noindex, nofollow",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; "
-                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-}
-
-
-class PublishError(ConsentError):
-    """The broker refused the preference change or could not take it (nothing is claimed)."""
+# Names that moved to `sinks.ack_publisher` / `sinks.unsubscribe_pages` when this module was
+# split; re-exported so `from sinks.unsubscribe import ...` keeps working for callers and tests.
+__all__ = [
+    "METRICS", "MAX_BODY_BYTES", "MAX_TOKEN_CHARS", "ONE_CLICK_FIELD", "ONE_CLICK_VALUE", "PATH",
+    "PUBLISH", "PURPOSE_WORDS", "RUNNER_OPTIONS", "SECURITY_HEADERS", "SETTINGS", "SOURCE",
+    "TOPIC", "KafkaPublisher", "PathOnlyAccessLogger", "Publish", "PublishError",
+    "UnsubscribeMetrics", "build_app", "check_production", "healthz", "metrics_endpoint",
+    "preference_event", "run_unsubscribe_server", "show_confirmation", "unsubscribe",
+]
 
 
 class UnsubscribeMetrics:
@@ -115,78 +113,7 @@ METRICS = web.AppKey("metrics", UnsubscribeMetrics)
 PUBLISH = web.AppKey("publish", Callable[[bytes, bytes], Awaitable[None]])  # type: ignore[arg-type]
 
 
-# ------------------------------------------------------------------------------- publishing
-
-
-class KafkaPublisher:
-    """confluent-kafka producer whose sends can be awaited until the broker acknowledged them.
-
-    librdkafka runs delivery callbacks only inside `poll()`/`flush()`, so a background thread
-    polls and hands each result to the event loop with `call_soon_threadsafe` (the loop is
-    never blocked by the client).
-    """
-
-    def __init__(self, settings: SinkSettings, producer: Any | None = None) -> None:
-        self.topic = settings.topic(TOPIC)
-        self._producer = producer if producer is not None else Producer({
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "enable.idempotence": True,
-            "acks": "all",
-            # Kafka's murmur2, so the key lands on the partition the worker reads for it.
-            "partitioner": "murmur2_random",
-            "client.id": "consent-unsubscribe",
-            "error_cb": _log_kafka_error,
-        })
-        self._stop = threading.Event()
-        self._poller = threading.Thread(target=self._poll, name="unsubscribe-kafka-poll",
-                                        daemon=True)
-
-    def start(self) -> None:
-        self._poller.start()
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            self._producer.poll(0.1)
-
-    async def __call__(self, key: bytes, value: bytes) -> None:
-        loop = asyncio.get_running_loop()
-        acked: asyncio.Future[None] = loop.create_future()
-
-        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
-            try:
-                loop.call_soon_threadsafe(_settle, acked, err)
-            except RuntimeError:  # loop already closed: nobody is waiting any more
-                pass
-
-        try:
-            self._producer.produce(self.topic, key=key, value=value, on_delivery=on_delivery)
-        except BufferError as exc:
-            raise PublishError("the producer's local queue is full") from exc
-        except KafkaException as exc:
-            raise PublishError(f"the producer refused the record: {exc}") from exc
-        await acked
-
-    async def close(self, timeout: float = 10.0) -> None:
-        """Wait for records still in flight (their requests may be waiting), then stop."""
-        self._stop.set()
-        if self._poller.is_alive():
-            await asyncio.to_thread(self._poller.join)
-        left = await asyncio.to_thread(self._producer.flush, timeout)
-        if left:
-            log.warning("%s preference events were not acknowledged before shutdown", left)
-
-
-def _settle(fut: asyncio.Future[None], err: KafkaError | None) -> None:
-    if fut.done():  # the request timed out and stopped waiting
-        return
-    if err is None:
-        fut.set_result(None)
-    else:
-        fut.set_exception(PublishError(f"the broker did not accept the record: {err}"))
-
-
-def _log_kafka_error(err: KafkaError) -> None:
-    log.warning("kafka client error: %s", err)
+# -------------------------------------------------------------------------------- the event
 
 
 def preference_event(token: UnsubscribeToken, *, now: datetime | None = None) -> bytes:
@@ -206,109 +133,6 @@ def preference_event(token: UnsubscribeToken, *, now: datetime | None = None) ->
     return json.dumps(doc, separators=(",", ":")).encode("utf-8")
 
 
-# ------------------------------------------------------------------------------------ pages
-
-
-def _page(title: str, heading: str, body: str, status: int = 200,
-          headers: dict[str, str] | None = None) -> web.Response:
-    """A small self-contained HTML page; `heading` is escaped here, `body` by its caller."""
-    text = f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex, nofollow">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; line-height: 1.5; color: #1a1a1a;
-        background: #fff; max-width: 36rem; margin: 3rem auto; padding: 0 1rem; }}
-h1 {{ font-size: 1.6rem; }}
-button {{ font-size: 1.1rem; padding: 0.6rem 1.4rem; border: 2px solid #1a1a1a;
-          border-radius: 0.3rem; background: #1a1a1a; color: #fff; cursor: pointer; }}
-button:focus-visible {{ outline: 3px solid #0b57d0; outline-offset: 3px; }}
-.note {{ color: #4a4a4a; font-size: 0.95rem; }}
-</style>
-</head>
-<body>
-<main>
-<h1>{html.escape(heading)}</h1>
-{body}
-</main>
-</body>
-</html>
-"""
-    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8",
-                        headers=headers)
-
-
-def _contact_us(settings: SinkSettings) -> str:
-    mailto = html.escape(settings.unsubscribe_mailto)
-    href = html.escape(f"mailto:{settings.unsubscribe_mailto}?subject=unsubscribe")
-    return (f'<p>You can also write to <a href="{href}">{mailto}</a> and we will '
-            "unsubscribe you.</p>")
-
-
-def _confirm_page(token: str, words: str) -> web.Response:
-    # A relative URL keeps the path the person came through (also behind a proxy prefix).
-    action = html.escape("?token=" + quote(token, safe=""))
-    w = html.escape(words)
-    body = f"""<p>Do you want to stop receiving {w} from us by e-mail?
-Nothing has changed yet.</p>
-<form method="post" action="{action}">
-<input type="hidden" name="{ONE_CLICK_FIELD}" value="{ONE_CLICK_VALUE}">
-<button type="submit">Unsubscribe from {w}</button>
-</form>
-<p class="note">E-mails you need for a purchase, such as licence deliveries and invoices,
-are not affected.</p>"""
-    return _page("Unsubscribe", f"Unsubscribe from {words}?", body)
-
-
-def _done_page(words: str) -> web.Response:
-    w = html.escape(words)
-    body = f"""<p>You will no longer receive {w} from us.</p>
-<p class="note">A message that was already on its way may still arrive.</p>"""
-    return _page("Unsubscribed", "You are unsubscribed", body)
-
-
-def _missing_token_page(settings: SinkSettings) -> web.Response:
-    body = ("<p>This link is missing its code. Please use the complete link from the "
-            "e-mail.</p>" + _contact_us(settings))
-    return _page("Link incomplete", "This unsubscribe link is incomplete", body, status=400)
-
-
-def _invalid_token_page(settings: SinkSettings) -> web.Response:
-    body = ("<p>The link may have been cut off or changed when it was copied. Please use the "
-            "complete link from the e-mail.</p>" + _contact_us(settings))
-    return _page("Link not valid", "This unsubscribe link is not valid", body, status=400)
-
-
-def _expired_page(settings: SinkSettings) -> web.Response:
-    body = ("<p>Unsubscribe links only work for a limited time. Please use the link in a more "
-            "recent e-mail from us.</p>" + _contact_us(settings))
-    return _page("Link expired", "This unsubscribe link has expired", body, status=410)
-
-
-def _bad_body_page() -> web.Response:
-    body = ("<p>This address expects the confirmation sent by the unsubscribe form. Please open "
-            "the link from the e-mail in your browser and press the button.</p>"
-            f'<p class="note">Mail clients: POST <code>{ONE_CLICK_FIELD}={ONE_CLICK_VALUE}'
-            "</code> (RFC 8058).</p>")
-    return _page("Request not understood", "Unsubscribe request not understood", body,
-                 status=400)
-
-
-def _unavailable_page() -> web.Response:
-    body = ("<p>We could not record your request just now, so nothing has changed yet. "
-            "Please try again in a minute.</p>")
-    return _page("Please try again", "Please try again", body, status=503,
-                 headers={"Retry-After": str(RETRY_AFTER_S)})
-
-
-def _error_page() -> web.Response:
-    body = "<p>Something went wrong on our side. Please try again later.</p>"
-    return _page("Error", "Sorry, something went wrong", body, status=500)
-
-
 # --------------------------------------------------------------------------------- handlers
 
 
@@ -326,29 +150,30 @@ def _verified(request: web.Request) -> tuple[str, UnsubscribeToken, str]:
     settings = request.app[SETTINGS]
     raw = request.query.get("token", "").strip()
     if not raw:
-        raise _Refused("missing_token", _missing_token_page(settings))
+        raise _Refused("missing_token", missing_token_page(settings))
     # Tokens are ASCII; refuse anything else before verifying.
     if len(raw) > MAX_TOKEN_CHARS or not raw.isascii():
-        raise _Refused("invalid_token", _invalid_token_page(settings))
+        raise _Refused("invalid_token", invalid_token_page(settings))
     try:
         token = verify(raw, settings.key_secret.get_secret_value())
     except BadToken as exc:
         if exc.kind == "expired":
-            raise _Refused("expired_token", _expired_page(settings)) from exc
-        raise _Refused("invalid_token", _invalid_token_page(settings)) from exc
+            raise _Refused("expired_token", expired_page(settings)) from exc
+        raise _Refused("invalid_token", invalid_token_page(settings)) from exc
     except (TypeError, ValueError) as exc:  # garbage the verifier did not classify: not valid
-        raise _Refused("invalid_token", _invalid_token_page(settings)) from exc
+        raise _Refused("invalid_token", invalid_token_page(settings)) from exc
     # Genuinely signed, but not something this endpoint can act on (a signer bug): refuse.
     try:
         purpose = Purpose(token.purpose)
     except ValueError as exc:
-        raise _Refused("invalid_token", _invalid_token_page(settings)) from exc
+        raise _Refused("invalid_token", invalid_token_page(settings)) from exc
     if purpose not in MARKETING_PURPOSES or not _CONTACT_KEY.match(token.contact_key):
-        raise _Refused("invalid_token", _invalid_token_page(settings))
+        raise _Refused("invalid_token", invalid_token_page(settings))
     return raw, token, PURPOSE_WORDS.get(purpose, purpose.value.replace("_", " "))
 
 
 def _record(request: web.Request, outcome: str, purpose: str | None) -> None:
+    """Count and log one request's outcome; only bounded labels, never the key or token."""
     method = "POST" if request.method == "POST" else "GET"  # HEAD counts as GET
     request.app[METRICS].requests.labels(method, outcome).inc()
     log.info("unsubscribe %s: outcome=%s purpose=%s", method, outcome, purpose or "-")
@@ -362,10 +187,11 @@ async def show_confirmation(request: web.Request) -> web.Response:
         _record(request, refused.outcome, None)
         return refused.response
     _record(request, "confirm_page", token.purpose)
-    return _confirm_page(raw, words)
+    return confirm_page(raw, words)
 
 
 async def _one_click_body(request: web.Request) -> bool:
+    """Whether the POST carries RFC 8058's `List-Unsubscribe=One-Click` (an unreadable body: no)."""
     try:
         form = await request.post()  # urlencoded and multipart; other types give no fields
     except (ValueError, web.HTTPBadRequest):
@@ -383,7 +209,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
         return refused.response
     if not await _one_click_body(request):
         _record(request, "bad_body", token.purpose)
-        return _bad_body_page()
+        return bad_body_page()
     settings, metrics = request.app[SETTINGS], request.app[METRICS]
     value = preference_event(token)
     started = time.monotonic()
@@ -392,21 +218,23 @@ async def unsubscribe(request: web.Request) -> web.Response:
             await request.app[PUBLISH](token.contact_key.encode("ascii"), value)
     except TimeoutError:
         _record(request, "ack_timeout", token.purpose)
-        return _unavailable_page()
+        return unavailable_page()
     except Exception as exc:  # noqa: BLE001 - any failure means: nothing confirmed, try again
         log.warning("publishing the withdrawal failed: %s", type(exc).__name__)
         _record(request, "publish_failed", token.purpose)
-        return _unavailable_page()
+        return unavailable_page()
     metrics.ack_seconds.observe(time.monotonic() - started)
     _record(request, "unsubscribed", token.purpose)
-    return _done_page(words)
+    return done_page(words)
 
 
 async def healthz(_request: web.Request) -> web.Response:
+    """Liveness only: answers without the broker (an outage is a 503 per POST, not a dead server)."""
     return web.Response(text="ok")
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
+    """Prometheus text of this app's own registry (not the global one, so tests stay apart)."""
     body = generate_latest(request.app[METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -423,10 +251,11 @@ async def _unexpected_errors(request: web.Request,
     except Exception as exc:  # noqa: BLE001 - last resort, see docstring
         log.error("unexpected error on %s %s: %s", request.method, request.path,
                   type(exc).__name__)
-        return _error_page()
+        return error_page()
 
 
 async def _security_headers(_request: web.Request, response: StreamResponse) -> None:
+    """Add `SECURITY_HEADERS` to every response, error pages included; a handler's own win."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
 
@@ -435,6 +264,7 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
     """Access log without query string, client address or referrer (the token is in the query)."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        """One line per request: method, path (no query), status and duration."""
         self.logger.info("%s %s %s %.1fms", request.method, request.path, response.status,
                          time * 1000)
 
@@ -493,6 +323,7 @@ def run_unsubscribe_server(settings: SinkSettings, host: str, port: int) -> None
 
 
 async def _serve(settings: SinkSettings, host: str, port: int) -> None:
+    """The server's life: our own signal handlers, so shutdown drains instead of killing."""
     app = build_app(settings)
     runner = web.AppRunner(app, handle_signals=False,
                            shutdown_timeout=settings.unsubscribe_ack_timeout_s + 5,
