@@ -11,12 +11,24 @@ import hmac
 import re
 import unicodedata
 
-from schemas.exceptions import InvalidEmail
+from schemas.exceptions import ConsentError, InvalidEmail
 
 DEV_KEY_SECRET = "consent-dev-secret-do-not-use-in-production"  # noqa: S105 - documented default
 
 _LOCAL_PART = re.compile(r"^[^\s@]{1,64}$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def check_key_secret(secret: str, environment: str) -> None:
+    """Refuse secrets anyone knows: with them contact keys are reversible and links forgeable.
+
+    An empty secret (an unset Kubernetes secret often arrives as an empty variable) is refused
+    everywhere, the documented development default in production.
+    """
+    if not secret:
+        raise ConsentError("CONSENT_KEY_SECRET must not be empty")
+    if environment.strip().lower() == "production" and secret == DEV_KEY_SECRET:
+        raise ConsentError("CONSENT_KEY_SECRET must be set in production")
 
 
 def normalise_email(raw: str) -> str:

@@ -5,7 +5,6 @@ producers add fields faster than we ship releases and a new optional field must 
 dead letter.
 """
 
-from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -197,7 +196,3 @@ def topic_for_type(event_type: str) -> str:
         if event_type in types:
             return topic
     raise KeyError(event_type)
-
-
-def event_time(event: Envelope) -> datetime:
-    return event.occurred_at

@@ -159,6 +159,3 @@ class DeadLetter(Record):
             key_b64=_b64(key),
             value_b64=_b64(value),
         )
-
-    def original_value(self) -> bytes | None:
-        return None if self.value_b64 is None else base64.b64decode(self.value_b64)

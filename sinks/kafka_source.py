@@ -42,11 +42,7 @@ class TrackedConsumer:
         self.consumed = 0
 
     def _on_assign(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
-        stored = dict(
-            ((t, p), o) for t, p, o in self.conn.execute(
-                "SELECT topic, partition, next_offset FROM kafka_positions WHERE consumer = %s",
-                (self.name,))
-        )
+        stored = self._positions()
         self.conn.commit()
         for tp in tps:
             if (tp.topic, tp.partition) in stored:

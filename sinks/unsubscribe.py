@@ -49,7 +49,7 @@ from prometheus_client import (
 )
 from pydantic import ValidationError
 
-from schemas.contact import DEV_KEY_SECRET
+from schemas.contact import check_key_secret
 from schemas.envelope import describe_validation_error
 from schemas.events import PreferenceChanged
 from schemas.exceptions import ConsentError
@@ -284,11 +284,7 @@ def check_production(settings: SinkSettings) -> None:
     An empty secret (an unset Kubernetes secret often arrives as an empty variable) is refused
     everywhere, the documented development default in production.
     """
-    secret = settings.key_secret.get_secret_value()
-    if not secret:
-        raise ConsentError("CONSENT_KEY_SECRET is empty")
-    if settings.environment == "production" and secret == DEV_KEY_SECRET:
-        raise ConsentError("CONSENT_KEY_SECRET must be set in production")
+    check_key_secret(settings.key_secret.get_secret_value(), settings.environment)
 
 
 def build_app(settings: SinkSettings, publish: Publish | None = None,

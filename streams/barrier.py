@@ -8,10 +8,12 @@ before it commits, so everything below a committed offset is in the restored tab
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from schemas.exceptions import ConsentError
+
 TP = tuple[str, int]
 
 
-class BarrierTimeout(Exception):
+class BarrierTimeout(ConsentError):
     """The consent agent did not catch up in time; the request stays undecided (fail closed)."""
 
 

@@ -119,10 +119,10 @@ def _import_suppressions(args: argparse.Namespace) -> int:
     table.add_column("lines", justify="right")
     table.add_row("imported as explicit opt-outs (acknowledged)", str(report.imported))
     table.add_row("duplicates within the file", str(report.duplicates_in_file))
-    for reason, n in sorted((report.rejected or {}).items()):
+    for reason, n in sorted(report.rejected.items()):
         table.add_row(f"rejected: {reason}", str(n))
     Console().print(table)
-    rejected = sum((report.rejected or {}).values())
+    rejected = sum(report.rejected.values())
     print(f"imported={report.imported} duplicates_in_file={report.duplicates_in_file} "
           f"rejected={rejected}")
     if report.rejected_lines:

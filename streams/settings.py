@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.contact import DEV_KEY_SECRET
+from schemas.contact import DEV_KEY_SECRET, check_key_secret
 
 INPUT_TOPICS = ("purchases", "support", "newsletter", "preferences")
 MAIL_REQUESTS = "mail-requests"
@@ -54,13 +54,7 @@ class KafkaSettings(BaseSettings):
         )
 
     def check_production(self) -> None:
-        from schemas.exceptions import ConsentError
-
-        secret = self.key_secret.get_secret_value()
-        if not secret:
-            raise ConsentError("CONSENT_KEY_SECRET must not be empty")
-        if self.environment.strip().lower() == "production" and secret == DEV_KEY_SECRET:
-            raise ConsentError("CONSENT_KEY_SECRET must be set in production")
+        check_key_secret(self.key_secret.get_secret_value(), self.environment)
 
 
 class StreamSettings(KafkaSettings):

@@ -13,14 +13,15 @@ Columns (header required): `email` (required), `scope` (`all` or a purpose; defa
 import csv
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from schemas.contact import contact_key, normalise_email
 from schemas.exceptions import ConsentError, InvalidEmail
 from schemas.purposes import MARKETING_PURPOSES
+from streams.producer import EventProducer
 
 NAMESPACE = uuid.UUID("6f1c55a0-6a53-4c1e-9a43-6c6f6e73656e")
 SCOPES = {"all", *(p.value for p in MARKETING_PURPOSES)}
@@ -102,29 +103,29 @@ def to_event(s: Suppression, secret: str, source: str) -> dict[str, object]:
 class ImportReport:
     imported: int = 0
     duplicates_in_file: int = 0
-    rejected: Counter[str] | None = None
-    rejected_lines: list[int] | None = None
+    rejected: Counter[str] = field(default_factory=Counter)
+    rejected_lines: list[int] = field(default_factory=list)
 
 
-def import_file(path: Path, producer: "object", secret: str,
-                progress: "object | None" = None) -> ImportReport:
+def import_file(path: Path, producer: EventProducer, secret: str,
+                progress: Callable[[], None] | None = None) -> ImportReport:
     """Send every valid line through `producer` (an EventProducer) and flush (acknowledged)."""
-    report = ImportReport(rejected=Counter(), rejected_lines=[])
+    report = ImportReport()
     seen: set[str] = set()
     source = f"suppression-import:{path.name}"[:200]
     for item in read_suppressions(path):
         if isinstance(item, Rejected):
-            report.rejected[item.reason] += 1  # type: ignore[index]
-            report.rejected_lines.append(item.line)  # type: ignore[union-attr]
+            report.rejected[item.reason] += 1
+            report.rejected_lines.append(item.line)
         else:
             event = to_event(item, secret, source)
             if event["event_id"] in seen:
                 report.duplicates_in_file += 1
             else:
                 seen.add(str(event["event_id"]))
-                producer.send(event)  # type: ignore[attr-defined]
+                producer.send(event)
                 report.imported += 1
         if progress is not None:
-            progress()  # type: ignore[operator]
-    producer.flush()  # type: ignore[attr-defined]
+            progress()
+    producer.flush()
     return report

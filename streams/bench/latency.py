@@ -10,8 +10,9 @@ from streams.bench.constants import DECIDE_TIMEOUT_S
 from streams.bench.contacts import contact_email
 from streams.bench.display import progress_bars
 from streams.bench.errors import BenchError
-from streams.bench.state import Bench, wait_for
+from streams.bench.state import Bench
 from streams.bench.stats import figure, per_second, percentile, rate_text
+from streams.processes import wait_until
 
 
 def measure_latency(bench: Bench, phase: str, rate: float, seconds: float) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def measure_latency(bench: Bench, phase: str, rate: float, seconds: float) -> di
             progress.update(task, completed=got)
             return got >= n
 
-        wait_for(done, DECIDE_TIMEOUT_S, f"{n} decisions (latency at {rate:.0f}/s)", bench.check)
+        wait_until(done, DECIDE_TIMEOUT_S, f"{n} decisions (latency at {rate:.0f}/s)", check=bench.check)
     seen = bench.watcher.of_phase(phase)
     lat = [seen[r].append_ms - sent_at[r] * 1000 for r in seen]
     lat_append = [seen[r].append_ms - appended[r] for r in seen if r in appended]

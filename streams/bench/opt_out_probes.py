@@ -8,8 +8,9 @@ from schemas.purposes import Purpose
 from streams.bench.constants import DECIDE_TIMEOUT_S, OPT_OUT_PROBES, OPT_OUT_RATE
 from streams.bench.contacts import contact_email, opted_out_at_purchase
 from streams.bench.display import progress_bars
-from streams.bench.state import Bench, wait_for
+from streams.bench.state import Bench
 from streams.bench.stats import figure, per_second, percentile
+from streams.processes import wait_until
 from streams.producer import make_event
 
 
@@ -51,7 +52,7 @@ def opt_out_enforcement(bench: Bench) -> dict[str, Any]:
             progress.update(task, completed=got)
             return got >= len(candidates)
 
-        wait_for(done, DECIDE_TIMEOUT_S, "opt-out probe decisions", bench.check)
+        wait_until(done, DECIDE_TIMEOUT_S, "opt-out probe decisions", check=bench.check)
     seen = bench.watcher.of_phase("opt")
     by_probe = [seen[f"opt-{k}"].append_ms - acked_at[f"opt-{k}"] * 1000
                 for k in range(len(candidates))]

@@ -17,7 +17,6 @@ from schemas.envelope import parse_event
 from schemas.purposes import Purpose
 from sinks.settings import SinkSettings
 from streams.bench.constants import BODY, SEED, STOP_TIMEOUT_S
-from streams.bench.errors import BenchError
 from streams.bench.machine import vm_hwm_mib
 from streams.bench.watcher import DecisionWatcher, scrape_metrics
 from streams.processes import Component, Components, LocalInfra
@@ -47,16 +46,6 @@ def stop_component(procs: Components, comp: Component) -> float | None:
         log.warning("%s exited with code %s after SIGTERM (log: %s)", comp.name, code,
                     comp.log_path)
     return peak
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str,
-             check: Callable[[], None], interval: float = 0.25) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        check()
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 @dataclass

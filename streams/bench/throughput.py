@@ -8,8 +8,9 @@ from typing import Any
 from streams.bench.constants import DECIDE_TIMEOUT_S
 from streams.bench.contacts import contact_email
 from streams.bench.display import progress_bars
-from streams.bench.state import Bench, wait_for
+from streams.bench.state import Bench
 from streams.bench.stats import figure, per_second
+from streams.processes import wait_until
 from streams.settings import MAIL_REQUESTS
 
 
@@ -43,7 +44,7 @@ def send_filter_run(bench: Bench, phase: str) -> dict[str, Any]:
             progress.update(task, completed=n)
             return n >= bench.requests
 
-        wait_for(done, DECIDE_TIMEOUT_S, f"{bench.requests} decisions ({phase})", bench.check)
+        wait_until(done, DECIDE_TIMEOUT_S, f"{bench.requests} decisions ({phase})", check=bench.check)
     seen = bench.watcher.of_phase(phase)
     stamps = [s.append_ms for s in seen.values()]
     first, last = min(stamps) / 1000, max(stamps) / 1000
