@@ -137,6 +137,9 @@ def test_worker_crash_loses_nothing_and_sends_nothing_twice(
         if n == 3:
             p.procs.running["mailer"].kill()
             p.procs.start("mailer", "sink", "mailer")
+        if n == 4:  # the sink resumes from the position stored with its rows
+            p.procs.running["postgres-sink"].kill()
+            p.procs.start("postgres-sink", "sink", "postgres")
 
     opted, control = _drive_pairs(p, tag, 1000, 300, chunk=100, between_chunks=crash_worker)
     assert crashes == [2, 5]
