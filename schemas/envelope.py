@@ -11,8 +11,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from schemas.events import EVENT_TYPES, SCHEMA_MAJOR, TOPIC_TYPES, AnyEvent
+from schemas.events import EVENT_TYPES, SCHEMA_MAJOR, AnyEvent
 from schemas.exceptions import InvalidEvent
+from schemas.topics import TOPIC_TYPES
 
 MAX_EVENT_BYTES = 2_000_000
 

@@ -178,21 +178,3 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
     "contact.erasure_requested": ErasureRequested,
     "mail.requested": MailRequested,
 }
-
-# Which input topic carries which event types (DESIGN.md, "Topics").
-TOPIC_TYPES: dict[str, frozenset[str]] = {
-    "purchases": frozenset({"purchase.completed"}),
-    "support": frozenset({"support.message_received"}),
-    "newsletter": frozenset(
-        {"newsletter.signup", "newsletter.confirmed", "newsletter.unsubscribed"}
-    ),
-    "preferences": frozenset({"preference.changed", "contact.erasure_requested"}),
-    "mail-requests": frozenset({"mail.requested"}),
-}
-
-
-def topic_for_type(event_type: str) -> str:
-    for topic, types in TOPIC_TYPES.items():
-        if event_type in types:
-            return topic
-    raise KeyError(event_type)

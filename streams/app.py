@@ -39,12 +39,13 @@ from schemas.records import (
     OutboxRecord,
     SuppressedRecord,
 )
+from schemas.topics import INPUT_TOPICS, MAIL_REQUESTS, OUTPUT_TOPICS
 from schemas.unsubscribe_token import sign
 from streams.barrier import AppliedPositions
 from streams.decisions import ContactState, apply_event, decide, effective
 from streams.metrics import StreamMetrics
 from streams.policy import Policy, load_policy
-from streams.settings import INPUT_TOPICS, MAIL_REQUESTS, OUTPUT_TOPICS, StreamSettings
+from streams.settings import StreamSettings
 from streams.watermarks import WatermarkPoller
 
 log = logging.getLogger("consent.streams")

@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from streams.settings import KafkaSettings
+from schemas.settings import ClientSettings
 
 Highs = dict[tuple[str, int], int]
 
 
 class WatermarkPoller:
-    def __init__(self, settings: KafkaSettings, topics: Iterable[str], partitions: int) -> None:
+    def __init__(self, settings: ClientSettings, topics: Iterable[str], partitions: int) -> None:
         self._admin = AdminClient(settings.to_librdkafka())
         self._tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
         self._lock = asyncio.Lock()

@@ -12,9 +12,9 @@ from confluent_kafka.admin import AdminClient
 from prometheus_client import start_http_server
 
 from schemas.exceptions import ConsentError
+from schemas.topics import all_specs, topic_name
 from streams.app import Pipeline
 from streams.settings import StreamSettings
-from streams.topics import all_specs, topic_name
 
 
 def check_topics(settings: StreamSettings, timeout: float = 30.0) -> None:
@@ -24,7 +24,7 @@ def check_topics(settings: StreamSettings, timeout: float = 30.0) -> None:
     `consent topics create` in the same script) can take a little while to reach every broker.
     """
     admin = AdminClient(settings.to_librdkafka())
-    names = [topic_name(settings, spec) for spec in all_specs(settings)]
+    names = [topic_name(settings, spec) for spec in all_specs(settings.app_id)]
     deadline = time.monotonic() + timeout
     while True:
         topics = admin.list_topics(timeout=timeout).topics

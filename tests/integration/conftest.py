@@ -4,26 +4,20 @@ They never skip: if the servers cannot start, the session errors loudly. Each pi
 its own topic prefix, app id and database schema, so tests do not see each other's data.
 """
 
-import json
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
-from confluent_kafka import Consumer
 
+from ops.processes import Components, LocalInfra
+from ops.smtp_capture import CaptureServer
+from ops.topics import create_topics
 from sinks.db import migrate
 from sinks.settings import SinkSettings
-from streams.processes import REPO_ROOT, Components, LocalInfra
-from streams.producer import EventProducer, make_event
 from streams.settings import StreamSettings
-from streams.smtp_capture import CaptureServer
-from streams.topics import create_topics
+from tests.integration.harness import Pipeline, pipeline_env
 
 pytestmark = pytest.mark.integration
 
@@ -40,94 +34,6 @@ def infra() -> Iterator[LocalInfra]:
         yield running
 
 
-@dataclass
-class Pipeline:
-    """A running pipeline (worker + sinks) on its own topics and schema, and handles on it."""
-
-    infra: LocalInfra
-    prefix: str
-    env: dict[str, str]
-    procs: Components
-    smtp: CaptureServer
-    stream_settings: StreamSettings
-    sink_settings: SinkSettings
-    producer: EventProducer = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.producer = EventProducer(self.stream_settings)
-
-    def send(self, event_type: str, data: dict[str, Any], **kw: Any) -> dict[str, Any]:
-        event = make_event(event_type, data, source=kw.pop("source", "test"), **kw)
-        self.producer.send(event)
-        self.producer.flush()
-        return event
-
-    def db(self) -> psycopg.Connection:
-        conn = psycopg.connect(self.infra.database_url, autocommit=True)
-        conn.execute(f'SET search_path TO "{self.sink_settings.db_schema}"')
-        return conn
-
-    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        with self.db() as conn:
-            return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
-
-    def wait_rows(self, sql: str, *params: Any, count: int = 1, timeout: float = 60.0
-                  ) -> list[tuple[Any, ...]]:
-        deadline = time.monotonic() + timeout
-        rows: list[tuple[Any, ...]] = []
-        while time.monotonic() < deadline:
-            self.procs.check_alive()
-            rows = self.query(sql, *params)
-            if len(rows) >= count:
-                return rows
-            time.sleep(0.2)
-        raise AssertionError(f"expected {count} rows within {timeout}s, got {len(rows)}: {sql}")
-
-    def decision(self, request_id: str, timeout: float = 60.0) -> tuple[Any, ...]:
-        return self.wait_rows(
-            "SELECT outcome, reason, rule, detected, purpose FROM mail_decisions "
-            "WHERE request_id = %s", request_id, timeout=timeout)[0]
-
-    def topic_records(self, topic: str, timeout: float = 10.0, expect: int = 1
-                      ) -> list[tuple[bytes | None, dict[str, Any] | bytes]]:
-        """Everything currently in one of this pipeline's topics (read from the beginning)."""
-        c = Consumer({"bootstrap.servers": self.infra.bootstrap, "group.id": f"t-{uuid.uuid4()}",
-                      "auto.offset.reset": "earliest", "enable.auto.commit": False})
-        c.subscribe([f"{self.prefix}{topic}"])
-        out: list[tuple[bytes | None, dict[str, Any] | bytes]] = []
-        deadline = time.monotonic() + timeout
-        idle_since = time.monotonic()
-        try:
-            while time.monotonic() < deadline:
-                m = c.poll(0.5)
-                if m is None or m.error():
-                    if len(out) >= expect and time.monotonic() - idle_since > 1.5:
-                        break
-                    continue
-                idle_since = time.monotonic()
-                try:
-                    out.append((m.key(), json.loads(m.value())))
-                except (ValueError, TypeError):
-                    out.append((m.key(), m.value()))
-        finally:
-            c.close()
-        return out
-
-    def mails_to(self, email: str) -> list[Any]:
-        return [m for m in self.smtp.mailbox.snapshot() if m["To"] == email]
-
-
-def _settings(infra: LocalInfra, prefix: str, schema: str) -> dict[str, str]:
-    return {
-        "CONSENT_KAFKA_BOOTSTRAP": infra.bootstrap,
-        "CONSENT_DATABASE_URL": infra.database_url,
-        "CONSENT_TOPIC_PREFIX": prefix,
-        "CONSENT_APP_ID": f"{prefix}consent",
-        "CONSENT_DB_SCHEMA": schema,
-        "CONSENT_DATA_DIR": str(REPO_ROOT / ".local" / "test" / "worker" / prefix),
-    }
-
-
 @pytest.fixture(scope="session")
 def make_pipeline(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
                   ) -> Iterator[Callable[..., Pipeline]]:
@@ -139,7 +45,7 @@ def make_pipeline(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
                 extra_env: dict[str, str] | None = None) -> Pipeline:
         tag = uuid.uuid4().hex[:8]
         prefix, schema = f"t{tag}-", f"t_{tag}"
-        env = {**_settings(infra, prefix, schema), **(extra_env or {})}
+        env = {**pipeline_env(infra, prefix, schema), **(extra_env or {})}
         smtp = CaptureServer().__enter__()
         env["CONSENT_SMTP_HOST"], env["CONSENT_SMTP_PORT"] = smtp.host, str(smtp.port)
         stream_settings = StreamSettings(**{k[8:].lower(): v for k, v in env.items()
@@ -177,10 +83,6 @@ def pipeline(make_pipeline: Callable[..., Pipeline]) -> Pipeline:
 @pytest.fixture
 def email() -> str:
     return f"user-{uuid.uuid4().hex[:10]}@example.com"
-
-
-def unique_request() -> str:
-    return f"req-{uuid.uuid4().hex}"
 
 
 os.environ.setdefault("CONSENT_ENVIRONMENT", "test")

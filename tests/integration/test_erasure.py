@@ -10,7 +10,7 @@ from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from schemas.contact import contact_key
-from tests.integration.conftest import Pipeline, unique_request
+from tests.integration.harness import Pipeline, unique_request
 
 pytestmark = pytest.mark.integration
 

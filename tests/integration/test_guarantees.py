@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import pytest
 
-from streams.producer import make_event
-from tests.integration.conftest import Pipeline
+from sources.producer import make_event
+from tests.integration.harness import Pipeline
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from tests.integration.conftest import Pipeline, unique_request
+from tests.integration.harness import Pipeline, unique_request
 
 pytestmark = pytest.mark.integration
 

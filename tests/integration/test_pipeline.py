@@ -8,7 +8,7 @@ import pytest
 
 from schemas.contact import contact_key
 from schemas.partitioning import partition_for
-from tests.integration.conftest import Pipeline, unique_request
+from tests.integration.harness import Pipeline, unique_request
 
 pytestmark = pytest.mark.integration
 

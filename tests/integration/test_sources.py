@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from schemas.contact import contact_key
-from tests.integration.conftest import Pipeline, unique_request
+from tests.integration.harness import Pipeline, unique_request
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +106,7 @@ def test_import_suppressions_is_idempotent_and_reports_rejects(pipeline: Pipelin
         f"{emails[0]},all,\n", encoding="utf-8")
 
     def run() -> str:
-        proc = subprocess.run([sys.executable, "-m", "streams", "import-suppressions",
+        proc = subprocess.run([sys.executable, "-m", "ops", "import-suppressions",
                                str(csv_file)], env={**pipeline.env, "COLUMNS": "200"},
                               capture_output=True, text=True, timeout=120, check=False)
         assert proc.returncode == 0, proc.stderr
@@ -157,7 +157,7 @@ def test_lookup_explains_state_history_and_decisions(pipeline: Pipeline, email: 
     pipeline.wait_rows("SELECT 1 FROM consent_ledger WHERE contact_key = %s", key, count=2)
     pipeline.wait_rows("SELECT 1 FROM contacts WHERE contact_key = %s", key)
 
-    proc = subprocess.run([sys.executable, "-m", "streams", "lookup", email],
+    proc = subprocess.run([sys.executable, "-m", "ops", "lookup", email],
                           env={**pipeline.env, "COLUMNS": "250"}, capture_output=True,
                           text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr

@@ -19,11 +19,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from confluent_kafka import Consumer
 
+from ops.processes import Component
 from schemas.contact import contact_key
 from schemas.partitioning import partition_for
 from schemas.unsubscribe_token import sign
-from streams.processes import Component
-from tests.integration.conftest import Pipeline, unique_request
+from tests.integration.harness import Pipeline, unique_request
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ import uuid
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from sources.producer import make_event
 from streams.app import CRASH_EXIT_CODE
-from streams.producer import make_event
-from tests.integration.conftest import Pipeline, unique_request
+from tests.integration.harness import Pipeline, unique_request
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,108 @@
+"""The results of a run: the headline table on the console, and the JSON and Markdown files."""
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from bench.display import console
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
+
+
+def _join(values: list[int | None]) -> str:
+    return ", ".join(_fmt(x) for x in values)
+
+
+def _headline(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    sf, pt, lat, light = (doc["send_filter"], doc["passthrough"], doc["latency"],
+                          doc["latency_light"])
+    opt, sink, mem, pre = (doc["opt_out_enforcement"], doc["postgres_sink"], doc["memory"],
+                           doc["preload"])
+    runs = len(sf["runs"])
+    med = "median of " + str(runs) + ": " if runs > 1 else ""
+    return [
+        ("consent table size (contacts)", f"{pre['contacts']:,}"),
+        ("preload: consent events applied/s", _fmt(pre["applied_events_per_s"])),
+        ("send filter, requests/s",
+         f"{med}{_fmt(sf['median_requests_per_s'])}  ({_join(sf['all_requests_per_s'])})"),
+        ("pass-through ceiling, records/s",
+         f"{med}{_fmt(pt['median_records_per_s'])}  ({_join(pt['all_records_per_s'])})"),
+        ("ratio send filter / pass-through", f"{doc['ratio_send_filter_to_passthrough']}"),
+        (f"end-to-end latency at {light['offered_rate_per_s']:.0f} req/s, p50 / p99",
+         f"{light['p50_ms']} ms / {light['p99_ms']} ms"
+         + (" (saturated, see notes)" if light["saturated"] else "")),
+        (f"end-to-end latency at {lat['offered_rate_per_s']:.0f} req/s, p50 / p99",
+         f"{lat['p50_ms']} ms / {lat['p99_ms']} ms"
+         + (" (saturated, see notes)" if lat["saturated"] else "")),
+        ("opt-out ack → suppressed, p50 / p99",
+         f"{opt['p50_ms']} ms / {opt['p99_ms']} ms"),
+        ("opt-out probes forwarded (must be 0)",
+         f"{opt['forwarded_must_be_0']} of {opt['probes']}"),
+        ("PostgreSQL sink, rows/s (ledger + decisions)",
+         _fmt(sink["rows_per_s"]) + ("" if sink["caught_up"] else " (partial, see notes)")),
+        ("peak RSS worker / sink / bench",
+         f"{mem['worker_peak_rss_mib']} / {sink['peak_rss_mib']} / "
+         f"{mem['bench_process_peak_rss_mib']} MiB"),
+    ]
+
+
+def print_results(doc: dict[str, Any]) -> None:
+    table = Table(title=f"consent bench — {doc['machine']['hostname']}, {doc['started_at']}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name, value in _headline(doc):
+        style = "red" if name.startswith("opt-out probes") and not value.startswith("0 ") else None
+        table.add_row(name, value, style=style)
+    console.print(table)
+    m = doc["machine"]
+    console.print(f"[dim]{m['cpu_model']}, {m['cpu_cores']} cores, {m['memory_gib']} GiB, "
+                  f"Python {m['python']}, Kafka {m['kafka']}, commit {m['git_commit'][:12]}"
+                  f"{' (dirty)' if m['git_dirty'] else ''}[/dim]")
+    for note in doc["notes"]:
+        console.print(f"[yellow]note:[/yellow] {note}")
+
+
+def write_results(doc: dict[str, Any], out_dir: Path, now: datetime, host: str) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{host}"
+    jpath, mpath = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
+    jpath.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    m, z = doc["machine"], doc["sizes"]
+    lines = [
+        f"# consent bench — {host}, {doc['started_at']}",
+        "",
+        f"Sizes: {z['contacts']:,} contacts, {z['requests']:,} requests per throughput run, "
+        f"{z['repeat']} run(s); latency at {z['light_rate_per_s']:.0f} req/s for "
+        f"{z['light_seconds']:.0f} s and {z['latency_rate_per_s']:.0f} req/s for "
+        f"{z['latency_seconds']:.0f} s; {z['opt_out_probes']} opt-out probes at "
+        f"{z['opt_out_probes_per_s']:.0f}/s; "
+        f"{z['partitions']} partitions. Total run time {doc['duration_s']:.0f} s. How to read "
+        "this: "
+        "bench/README.md.",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        *[f"| {k} | {v} |" for k, v in _headline(doc)],
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu_model']}, {m['cpu_cores']} cores ({m['cpu_cores_usable']} usable)",
+        f"- Memory: {m['memory_gib']} GiB; OS: {m['os']}",
+        f"- Python {m['python']}; Kafka {m['kafka']}; {m['java']}",
+        "- Packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
+        f"- Commit: {m['git_commit']}{' (with uncommitted changes)' if m['git_dirty'] else ''}",
+        "",
+        "## Details",
+        "",
+    ]
+    for section in ("preload", "send_filter", "passthrough", "latency_light", "latency",
+                    "opt_out_enforcement", "postgres_sink", "memory", "workers"):
+        lines += [f"### {section}", "", "```json", json.dumps(doc[section], indent=2), "```", ""]
+    lines += ["## Notes", "", *[f"- {n}" for n in doc["notes"]], ""]
+    mpath.write_text("\n".join(lines), encoding="utf-8")
+    return [jpath, mpath]

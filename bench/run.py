@@ -1,0 +1,176 @@
+"""The entry point: start the bench instance, run the phases in order, write the results."""
+
+import logging
+import os
+import resource
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.constants import (
+    BENCH_PORTS,
+    DEFAULT_REPEAT,
+    LATENCY_RATE,
+    LATENCY_SECONDS,
+    LIGHT_RATE,
+    LIGHT_SECONDS,
+    OPT_OUT_PROBES,
+    OPT_OUT_RATE,
+)
+from bench.display import console
+from bench.errors import BenchError
+from bench.latency import measure_latency
+from bench.machine import count_other_brokers, machine_description
+from bench.opt_out_probes import opt_out_enforcement
+from bench.passthrough import passthrough_run
+from bench.postgres_sink import sink_catch_up
+from bench.preload import preload_contacts
+from bench.report import print_results, write_results
+from bench.scratch import bench_topics, drop_schema
+from bench.state import Bench
+from bench.stats import figure, median
+from bench.throughput import produce_requests, send_filter_run
+from bench.watcher import DecisionWatcher
+from ops.processes import REPO_ROOT, Components, LocalInfra
+from sinks.db import migrate
+from sinks.settings import SinkSettings
+from sources.producer import EventProducer
+from streams.settings import StreamSettings
+
+
+def run_bench(contacts: int, requests: int, out_dir: str, repeat: int = DEFAULT_REPEAT) -> int:
+    """Run every phase once (throughput phases `repeat` times) and write the results files."""
+    if contacts < OPT_OUT_PROBES or requests < 1 or repeat < 1:
+        raise BenchError(f"need --contacts >= {OPT_OUT_PROBES}, --requests >= 1, repeat >= 1")
+    logging.getLogger("consent.bench").setLevel(logging.INFO)
+    now = datetime.now(UTC)
+    run_id = now.strftime("%Y%m%d%H%M%S")
+    prefix = f"bench{run_id}-"
+    machine = machine_description()
+    load_before = os.getloadavg()
+    other_brokers = count_other_brokers()
+    t_run = time.time()
+    console.rule(f"[bold]consent bench: {contacts:,} contacts, {requests:,} requests, "
+                 f"repeat {repeat}")
+    console.print("starting the local Kafka broker and PostgreSQL (instance `bench`)…")
+    data_dir = REPO_ROOT / ".local" / "bench" / "worker" / run_id
+    with LocalInfra("bench", **BENCH_PORTS) as infra:
+        env = {
+            "CONSENT_KAFKA_BOOTSTRAP": infra.bootstrap,
+            "CONSENT_DATABASE_URL": infra.database_url,
+            "CONSENT_TOPIC_PREFIX": prefix,
+            "CONSENT_APP_ID": f"{prefix}consent",
+            "CONSENT_DB_SCHEMA": f"bench_{run_id}",
+            "CONSENT_DATA_DIR": str(data_dir),
+        }
+        settings = StreamSettings(kafka_bootstrap=infra.bootstrap, topic_prefix=prefix,
+                                  app_id=f"{prefix}consent", data_dir=data_dir)
+        sink_settings = SinkSettings(kafka_bootstrap=infra.bootstrap, topic_prefix=prefix,
+                                     database_url=infra.database_url,  # type: ignore[arg-type]
+                                     db_schema=f"bench_{run_id}")
+        migrate(sink_settings)
+        log_dir = REPO_ROOT / ".local" / "bench" / "logs" / run_id
+        try:
+            with bench_topics(settings), Components(env, log_dir) as procs, \
+                    DecisionWatcher(settings) as watcher:
+                producer = EventProducer(settings)
+                bench = Bench(infra, settings, sink_settings, procs, watcher, producer,
+                              contacts, requests, repeat)
+                try:
+                    results = _phases(bench, log_dir)
+                finally:
+                    bench.stop_worker()
+                    producer.close()
+        finally:
+            drop_schema(infra.database_url, sink_settings.db_schema)
+            shutil.rmtree(data_dir, ignore_errors=True)
+    results["memory"]["bench_process_peak_rss_mib"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    results["memory"]["worker_peak_rss_mib"] = round(max(bench.worker_peaks), 1) \
+        if bench.worker_peaks else None
+    results["memory"]["worker_peak_rss_per_start_mib"] = [round(p, 1) for p in bench.worker_peaks]
+    results["workers"] = bench.worker_metrics
+    load_after = os.getloadavg()
+    notes = [
+        "Shared machine: other processes (test suite, demo) may run at the same time on these "
+        f"{machine['cpu_cores']} cores, so numbers are noisy. Kafka brokers of other instances "
+        f"running at start: {other_brokers}. Load average (1/5/15 min) at start "
+        f"{'/'.join(f'{x:.2f}' for x in load_before)}, at end "
+        f"{'/'.join(f'{x:.2f}' for x in load_after)}.",
+        "Broker, PostgreSQL, worker, sink and the bench itself all run on this one machine.",
+        *bench.notes,
+    ]
+    doc = {
+        "started_at": now.isoformat(timespec="seconds"),
+        "duration_s": round(time.time() - t_run, 1),
+        "sizes": {"contacts": contacts, "requests": requests, "repeat": repeat,
+                  "latency_rate_per_s": LATENCY_RATE, "latency_seconds": LATENCY_SECONDS,
+                  "light_rate_per_s": LIGHT_RATE, "light_seconds": LIGHT_SECONDS,
+                  "opt_out_probes": OPT_OUT_PROBES, "opt_out_probes_per_s": OPT_OUT_RATE,
+                  "partitions": settings.partitions},
+        "machine": machine,
+        **results,
+        "notes": notes,
+        "logs": str(log_dir),
+    }
+    paths = write_results(doc, Path(out_dir), now, machine["hostname"])
+    print_results(doc)
+    for p in paths:
+        console.print(f"wrote {p}")
+    return 1 if doc["opt_out_enforcement"]["forwarded_must_be_0"] else 0
+
+
+def _phases(bench: Bench, log_dir: Path) -> dict[str, Any]:
+    console.print(f"[bold]1/6 preload[/bold] {bench.contacts:,} contacts (logs in {log_dir})")
+    preload = preload_contacts(bench)
+    console.print(f"    applied {preload['applied_events_per_s']:,} consent events/s")
+    bench.stop_worker()
+    filter_runs, pass_runs = [], []
+    for r in range(1, bench.repeat + 1):
+        phase = f"t{r}"
+        console.print(f"[bold]2/6 throughput, run {r}/{bench.repeat}[/bold]")
+        start, produce_rate = produce_requests(bench, phase)
+        p = passthrough_run(bench, phase, start)
+        p["produce_requests_per_s"] = figure(produce_rate)
+        pass_runs.append(p)
+        console.print(f"    pass-through {p['records_per_s']:,} records/s")
+        f = send_filter_run(bench, phase)
+        filter_runs.append(f)
+        console.print(f"    send filter  {f['requests_per_s']:,} requests/s "
+                      f"(worker start → first decision {f['worker_start_to_first_decision_s']}s)")
+        if r < bench.repeat:
+            bench.stop_worker()
+    filter_med = median([f["requests_per_s"] for f in filter_runs])
+    pass_med = median([p["records_per_s"] for p in pass_runs])
+    console.print(f"[bold]3/6 latency[/bold] at {LIGHT_RATE:.0f} requests/s for "
+                  f"{LIGHT_SECONDS:.0f}s, then {LATENCY_RATE:.0f} requests/s for "
+                  f"{LATENCY_SECONDS:.0f}s")
+    light = measure_latency(bench, "light", LIGHT_RATE, LIGHT_SECONDS)
+    latency = measure_latency(bench, "load", LATENCY_RATE, LATENCY_SECONDS)
+    console.print(f"[bold]4/6 opt-out to enforcement[/bold] ({OPT_OUT_PROBES} probes, "
+                  f"{OPT_OUT_RATE:.0f}/s)")
+    enforcement = opt_out_enforcement(bench)
+    bench.stop_worker()
+    console.print("[bold]5/6 PostgreSQL sink[/bold] catch-up")
+    sink = sink_catch_up(bench)
+    console.print("[bold]6/6 memory[/bold]")
+    dup = dict(bench.watcher.duplicates)
+    if dup:
+        bench.notes.append(f"duplicate decisions seen (at-least-once, counted once): {dup}")
+    return {
+        "preload": preload,
+        "send_filter": {"median_requests_per_s": figure(filter_med),
+                        "all_requests_per_s": [f["requests_per_s"] for f in filter_runs],
+                        "runs": filter_runs},
+        "passthrough": {"median_records_per_s": figure(pass_med),
+                        "all_records_per_s": [p["records_per_s"] for p in pass_runs],
+                        "runs": pass_runs},
+        "ratio_send_filter_to_passthrough": figure(filter_med / pass_med, 3) if pass_med else None,
+        "latency_light": light,
+        "latency": latency,
+        "opt_out_enforcement": enforcement,
+        "postgres_sink": sink,
+        "memory": {},
+    }

@@ -1,0 +1,61 @@
+"""Phase 2, the send filter: a backlog of mail requests, produced while no worker runs, then
+drained by a freshly started worker and timed from the broker's append timestamps."""
+
+import time
+from collections import Counter
+from typing import Any
+
+from bench.constants import DECIDE_TIMEOUT_S
+from bench.contacts import contact_email
+from bench.display import progress_bars
+from bench.state import Bench
+from bench.stats import figure, per_second
+from ops.processes import wait_until
+from schemas.topics import MAIL_REQUESTS
+
+
+def produce_requests(bench: Bench, phase: str) -> tuple[dict[int, int], float]:
+    """Produce `requests` mail requests for random preloaded contacts; all acked on return."""
+    before = bench.end_offsets(MAIL_REQUESTS)
+    t0 = time.time()
+    with progress_bars() as progress:
+        task = progress.add_task(f"[{phase}] produce mail requests (no worker running)",
+                                 total=bench.requests, rate="")
+        for j in range(bench.requests):
+            bench.mail_request(f"{phase}-{j}", contact_email(bench.rng.randrange(bench.contacts)),
+                               bench.random_purpose())
+            if j % 5000 == 4999:
+                progress.update(task, completed=j + 1,
+                                rate=f"{per_second(j + 1, time.time() - t0):,.0f}/s")
+        bench.producer.flush(300)
+        progress.update(task, completed=bench.requests)
+    return before, per_second(bench.requests, time.time() - t0)
+
+
+def send_filter_run(bench: Bench, phase: str) -> dict[str, Any]:
+    """Start a worker on the backlog and time its decisions (see module docstring)."""
+    started = bench.start_worker(phase)
+    with progress_bars() as progress:
+        task = progress.add_task(f"[{phase}] send filter decides the backlog",
+                                 total=bench.requests, rate="")
+
+        def done() -> bool:
+            n = bench.watcher.count(phase)
+            progress.update(task, completed=n)
+            return n >= bench.requests
+
+        wait_until(done, DECIDE_TIMEOUT_S, f"{bench.requests} decisions ({phase})", check=bench.check)
+    seen = bench.watcher.of_phase(phase)
+    stamps = [s.append_ms for s in seen.values()]
+    first, last = min(stamps) / 1000, max(stamps) / 1000
+    outcomes = Counter(s.outcome for s in seen.values())
+    return {
+        "phase": phase,
+        "decisions": len(seen),
+        "forwarded": outcomes["forwarded"],
+        "suppressed": outcomes["suppressed"],
+        "requests_per_s": figure(per_second(len(seen), last - first)),
+        "first_to_last_s": round(last - first, 3),
+        "worker_start_to_first_decision_s": round(first - started, 2),
+        "requests_per_s_incl_startup": figure(per_second(len(seen), last - started)),
+    }

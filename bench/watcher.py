@@ -1,0 +1,136 @@
+"""What the bench observes of the worker: its decisions (read from Kafka) and its metrics."""
+
+import threading
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from bench.constants import DECISION_TOPICS
+from bench.errors import BenchError
+from streams.settings import StreamSettings
+
+
+@dataclass
+class Seen:
+    outcome: str
+    reason: str | None
+    append_ms: int  # broker append time (the output topics use LogAppendTime in the bench)
+
+
+def _field(value: bytes, name: bytes) -> str | None:
+    """One string field of a compact pydantic JSON record, without parsing the whole record.
+
+    The bench consumer competes with the worker for the same two cores; a full `json.loads`
+    of every decision (they carry the mail body) would slow down what it measures.
+    """
+    marker = b'"' + name + b'":"'
+    start = value.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = value.find(b'"', start)
+    return value[start:end].decode("utf-8")
+
+
+class DecisionWatcher:
+    """Reads mail-outbox and mail-suppressed from the start, in a thread, for the whole run.
+
+    Request ids carry their phase (`t1-…`, `load-…`, `opt-…`), so each phase counts its own
+    decisions; the first decision per request id counts, duplicates (at-least-once) are
+    counted separately.
+    """
+
+    def __init__(self, settings: StreamSettings) -> None:
+        self.settings = settings
+        self.decided: dict[str, Seen] = {}
+        self.per_phase: Counter[str] = Counter()
+        self.duplicates: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="decision-watcher", daemon=True)
+
+    def __enter__(self) -> "DecisionWatcher":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        s = self.settings
+        consumer = Consumer(s.to_librdkafka(**{
+            "group.id": f"{s.topic_prefix}bench-watcher", "enable.auto.commit": False,
+            "fetch.wait.max.ms": 50}))
+        outcome_of = {s.topic(t): o for t, o in DECISION_TOPICS.items()}
+        consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t in outcome_of
+                         for p in range(s.partitions)])
+        try:
+            while not self._stop.is_set():
+                for m in consumer.consume(2000, 0.1):
+                    if m.error() is not None:
+                        continue
+                    value = m.value() or b""
+                    rid = _field(value, b"request_id")
+                    if rid is None:
+                        continue
+                    outcome = outcome_of[m.topic()]
+                    reason = _field(value, b"reason") if outcome == "suppressed" else None
+                    phase = rid.split("-", 1)[0]
+                    with self._lock:
+                        if rid in self.decided:
+                            self.duplicates[phase] += 1
+                        else:
+                            self.decided[rid] = Seen(outcome, reason, m.timestamp()[1])
+                            self.per_phase[phase] += 1
+        except BaseException as exc:  # noqa: BLE001 - reported by check()
+            self._error = exc
+        finally:
+            consumer.close()
+
+    def check(self) -> None:
+        if self._error is not None:
+            raise BenchError(f"decision consumer failed: {self._error}")
+        if not self._thread.is_alive() and not self._stop.is_set():
+            raise BenchError("decision consumer stopped unexpectedly")
+
+    def count(self, phase: str) -> int:
+        with self._lock:
+            return self.per_phase[phase]
+
+    def of_phase(self, phase: str) -> dict[str, Seen]:
+        prefix = f"{phase}-"
+        with self._lock:
+            return {r: s for r, s in self.decided.items() if r.startswith(prefix)}
+
+
+def scrape_metrics(port: int) -> dict[str, Any]:
+    """The worker's own view (Prometheus): how long filter batches waited at the barrier and
+    how large they were. It explains a throughput or latency figure instead of guessing."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:  # noqa: S310
+            text = resp.read().decode("utf-8")
+    except OSError as exc:
+        return {"metrics_error": str(exc)}
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or " " not in line:
+            continue
+        name, _, value = line.rpartition(" ")
+        if name.startswith(("consent_barrier_wait_seconds_", "consent_filter_batch_size_")) \
+                and "{" not in name or name.startswith("consent_events_total"):
+            values[name] = values.get(name, 0.0) + float(value)
+    batches = values.get("consent_filter_batch_size_count", 0.0)
+    consent_events = sum(v for k, v in values.items() if k.startswith("consent_events_total"))
+    return {
+        "filter_batches": int(batches),
+        "mean_batch_size": round(values.get("consent_filter_batch_size_sum", 0.0) / batches, 1)
+        if batches else None,
+        "mean_barrier_wait_ms": round(1000 * values.get("consent_barrier_wait_seconds_sum", 0.0)
+                                      / batches, 2) if batches else None,
+        "consent_events_applied": int(consent_events),
+    }

@@ -1,0 +1,1 @@
+"""The `consent` command: CLI, process supervisor, demo and traffic, lookup, SMTP capture."""

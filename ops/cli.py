@@ -1,0 +1,204 @@
+"""The `consent` command: one entry point for every component and operation.
+
+Errors of our own (`ConsentError`) print one readable line and exit 2; anything else is a bug
+and keeps its traceback.
+"""
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from rich.console import Console
+
+from schemas.exceptions import ConsentError
+
+console = Console(stderr=True)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from streams.settings import StreamSettings
+    from streams.worker import run_worker
+
+    run_worker(StreamSettings(), loglevel=args.loglevel)
+    return 0
+
+
+def _topics_create(args: argparse.Namespace) -> int:
+    from ops.topics import create_topics
+    from streams.settings import StreamSettings
+
+    for name, status in create_topics(StreamSettings()).items():
+        console.print(f"{status:8} {name}")
+    return 0
+
+
+def _db_migrate(args: argparse.Namespace) -> int:
+    from sinks.db import migrate
+    from sinks.settings import SinkSettings
+
+    applied = migrate(SinkSettings())
+    console.print(f"migrations applied: {applied or 'none (up to date)'}")
+    return 0
+
+
+def _sink(args: argparse.Namespace) -> int:
+    from sinks.settings import SinkSettings
+
+    settings = SinkSettings()
+    if args.which == "postgres":
+        from sinks.postgres_sink import run_postgres_sink
+
+        run_postgres_sink(settings)
+    else:
+        from sinks.mailer import run_mailer
+
+        run_mailer(settings)
+    return 0
+
+
+def _lookup(args: argparse.Namespace) -> int:
+    from ops.lookup import lookup, render_lookup
+    from sinks.settings import SinkSettings
+
+    render_lookup(lookup(SinkSettings(), args.email), Console())
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ops.demo import run_demo
+
+    return run_demo(contacts=args.contacts, requests=args.requests, seed=args.seed)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bench import run_bench
+
+    return run_bench(contacts=args.contacts, requests=args.requests, out_dir=args.out,
+                     repeat=args.repeat)
+
+
+def _stack(args: argparse.Namespace) -> int:
+    from ops import stack
+
+    return {"up": stack.up, "down": stack.down, "status": stack.status}[args.op]()
+
+
+def _smtp_capture(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ops.stack import smtp_capture
+
+    return smtp_capture(args.port, Path(args.dir))
+
+
+def _import_suppressions(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from schemas.settings import ClientSettings
+    from sources.producer import EventProducer
+    from sources.suppression_import import import_file
+
+    settings = ClientSettings()
+    path = Path(args.file)
+    total = sum(1 for _ in path.open(encoding="utf-8-sig", errors="replace")) - 1 \
+        if path.exists() else None
+    producer = EventProducer(settings)
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"importing {path.name}", total=total)
+        report = import_file(path, producer, settings.key_secret.get_secret_value(),
+                             progress=lambda: progress.advance(task))
+    producer.close()
+    table = Table(title=f"import of {path.name}")
+    table.add_column("result")
+    table.add_column("lines", justify="right")
+    table.add_row("imported as explicit opt-outs (acknowledged)", str(report.imported))
+    table.add_row("duplicates within the file", str(report.duplicates_in_file))
+    for reason, n in sorted(report.rejected.items()):
+        table.add_row(f"rejected: {reason}", str(n))
+    Console().print(table)
+    rejected = sum(report.rejected.values())
+    print(f"imported={report.imported} duplicates_in_file={report.duplicates_in_file} "
+          f"rejected={rejected}")
+    if report.rejected_lines:
+        shown = ", ".join(map(str, report.rejected_lines[:20]))
+        more = " …" if len(report.rejected_lines) > 20 else ""
+        console.print(f"rejected line numbers: {shown}{more}")
+    return 0
+
+
+def _unsubscribe_server(args: argparse.Namespace) -> int:
+    from sources.settings import SourceSettings
+    from sources.unsubscribe.app import run_unsubscribe_server
+
+    run_unsubscribe_server(SourceSettings(), host=args.host, port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="consent", description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("worker", help="run the stream processors (consent agent + send filter)"
+                   ).set_defaults(func=_worker)
+    topics = sub.add_parser("topics", help="manage topics").add_subparsers(dest="op", required=True)
+    topics.add_parser("create", help="create every topic (idempotent)").set_defaults(
+        func=_topics_create)
+    db = sub.add_parser("db", help="manage the PostgreSQL schema").add_subparsers(dest="op",
+                                                                                 required=True)
+    db.add_parser("migrate", help="apply pending SQL migrations").set_defaults(func=_db_migrate)
+    sink = sub.add_parser("sink", help="run a sink")
+    sink.add_argument("which", choices=["postgres", "mailer"])
+    sink.set_defaults(func=_sink)
+    lk = sub.add_parser("lookup", help="current consent and history of one e-mail address")
+    lk.add_argument("email")
+    lk.set_defaults(func=_lookup)
+    demo = sub.add_parser("demo", help="start everything locally and drive realistic traffic")
+    demo.add_argument("--contacts", type=int, default=400)
+    demo.add_argument("--requests", type=int, default=4000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=_demo)
+    bench = sub.add_parser("bench", help="measure the send filter against a bare pass-through")
+    bench.add_argument("--contacts", type=int, default=1_000_000)
+    bench.add_argument("--requests", type=int, default=100_000)
+    bench.add_argument("--out", default="bench/results")
+    bench.add_argument("--repeat", type=int, default=3,
+                       help="runs of the throughput phases; medians are reported")
+    bench.set_defaults(func=_bench)
+    st = sub.add_parser("stack", help="the whole pipeline in the background (make up/down)")
+    st.add_argument("op", choices=["up", "down", "status"])
+    st.set_defaults(func=_stack)
+    imp = sub.add_parser("import-suppressions",
+                         help="load a CSV suppression list as explicit opt-outs (idempotent)")
+    imp.add_argument("file")
+    imp.set_defaults(func=_import_suppressions)
+    un = sub.add_parser("unsubscribe-server", help="RFC 8058 one-click unsubscribe endpoint")
+    un.add_argument("--host", default="127.0.0.1")
+    un.add_argument("--port", type=int, default=8089)
+    un.set_defaults(func=_unsubscribe_server)
+    cap = sub.add_parser("smtp-capture", help="an SMTP server that stores mail as .eml files")
+    cap.add_argument("--port", type=int, default=8025)
+    cap.add_argument("--dir", default=".local/dev/mail")
+    cap.set_defaults(func=_smtp_capture)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.loglevel.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler: Handler = args.func
+    try:
+        code = handler(args)
+    except ConsentError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)

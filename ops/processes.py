@@ -1,0 +1,130 @@
+"""Starting and stopping the pipeline's processes and local servers (demo, tests, `make up`).
+
+Each component runs as its own OS process, as in production, so a crash is a crash and the
+demo exercises the same entry points an operator uses.
+"""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from ops.exceptions import InfraError
+from schemas.exceptions import ConsentError
+
+log = logging.getLogger("consent.processes")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+STACK = REPO_ROOT / "deploy" / "local" / "stack.sh"
+
+
+def stack(command: str, env: dict[str, str]) -> None:
+    if not STACK.exists():
+        raise InfraError(f"{STACK} not found: the local stack needs a source checkout")
+    proc = subprocess.run(["bash", str(STACK), command], env={**os.environ, **env},
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise InfraError(f"`stack.sh {command}` failed:\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
+
+
+class LocalInfra:
+    """Broker + PostgreSQL of one local instance; stops them on exit if it started them."""
+
+    def __init__(self, instance: str, kafka_port: int, controller_port: int, pg_port: int) -> None:
+        self.env = {
+            "CONSENT_INSTANCE": instance,
+            "LOCAL_KAFKA_PORT": str(kafka_port),
+            "LOCAL_KAFKA_CONTROLLER_PORT": str(controller_port),
+            "LOCAL_PG_PORT": str(pg_port),
+            "CONSENT_PYTHON": sys.executable,
+        }
+        self.bootstrap = f"127.0.0.1:{kafka_port}"
+        self.database_url = f"postgresql://consent:consent@127.0.0.1:{pg_port}/consent"
+
+    def __enter__(self) -> "LocalInfra":
+        try:
+            stack("up-infra", self.env)
+        except BaseException:
+            stack("down-infra", self.env)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        stack("down-infra", self.env)
+
+
+class Component:
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"{name}.log"
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "ops", *args],
+                                     env={**os.environ, **env}, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def check_alive(self) -> None:
+        code = self.proc.poll()
+        if code is not None:
+            tail = self.log_path.read_text(errors="replace")[-3000:]
+            raise ConsentError(f"{self.name} exited with code {code}; last log lines:\n{tail}")
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: nothing gets flushed or committed."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self._log.close()
+
+
+class Components:
+    """A set of running components, all stopped on exit (on failure too)."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env, self.log_dir = env, log_dir
+        self.running: dict[str, Component] = {}
+
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> Component:
+        comp = Component(name, list(args), {**self.env, **(env or {})}, self.log_dir)
+        self.running[name] = comp
+        return comp
+
+    def check_alive(self) -> None:
+        for comp in self.running.values():
+            comp.check_alive()
+
+    def __enter__(self) -> "Components":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        for comp in reversed(list(self.running.values())):
+            comp.stop()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str,
+               interval: float = 0.25, check: Callable[[], None] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check is not None:
+            check()
+        if predicate():
+            return
+        time.sleep(interval)
+    raise ConsentError(f"timed out after {timeout:.0f}s waiting for {what}")

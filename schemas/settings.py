@@ -1,0 +1,63 @@
+"""One settings base for every Kafka client of the project, from `CONSENT_*` variables.
+
+Frozen so a running process cannot drift from what it logged at start; secrets are
+`SecretStr` so they never print. Each component subclasses it with what only it needs
+(`streams.settings`, `sinks.settings`, `sources.settings`), and every librdkafka configuration
+is rendered here, so no component builds its own.
+"""
+
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.contact import DEV_KEY_SECRET, check_key_secret
+
+
+class ClientSettings(BaseSettings):
+    """What every Kafka client of the project shares."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSENT_", frozen=True, extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = Field(
+        default="", description="prepended to every topic name (isolates tests and tenants)"
+    )
+    partitions: int = Field(default=6, ge=1, description="partition count of co-partitioned topics")
+    replication_factor: int = Field(default=1, ge=1)
+    key_secret: SecretStr = SecretStr(DEV_KEY_SECRET)
+    environment: str = Field(default="development", description="`production` refuses dev defaults")
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    def to_librdkafka(self, **extra: Any) -> dict[str, Any]:
+        conf: dict[str, Any] = {"bootstrap.servers": self.kafka_bootstrap}
+        conf.update(extra)
+        return conf
+
+    def producer_config(self, **extra: Any) -> dict[str, Any]:
+        """Idempotent, acks=all, and Kafka's murmur2 partitioner so keys land where faust expects."""
+        return self.to_librdkafka(
+            **{
+                "enable.idempotence": True,
+                "acks": "all",
+                "partitioner": "murmur2_random",
+                "linger.ms": 5,
+                "compression.type": "lz4",
+                **extra,
+            }
+        )
+
+    def consumer_config(self, group: str, **extra: Any) -> dict[str, Any]:
+        """Manual commits, from the beginning, and never a record of an aborted transaction."""
+        return self.to_librdkafka(**{
+            "group.id": f"{self.topic_prefix}{group}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            **extra,
+        })
+
+    def check_production(self) -> None:
+        check_key_secret(self.key_secret.get_secret_value(), self.environment)

@@ -1,0 +1,1 @@
+"""What enters Kafka: the producer helper, the one-click unsubscribe endpoint, the suppression import."""

@@ -1,0 +1,1 @@
+"""The one-click unsubscribe endpoint (RFC 8058): app, pages, and an acknowledging publisher."""
