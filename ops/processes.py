@@ -101,6 +101,8 @@ class Components:
         self.running: dict[str, Component] = {}
 
     def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> Component:
+        if (old := self.running.get(name)) is not None:
+            old.stop()  # a restart under the same name: the old process and its log are done
         comp = Component(name, list(args), {**self.env, **(env or {})}, self.log_dir)
         self.running[name] = comp
         return comp
