@@ -20,9 +20,17 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _worker(args: argparse.Namespace) -> int:
     from streams.settings import StreamSettings
-    from streams.worker import run_worker
+    from streams.worker import run_agent
 
-    run_worker(StreamSettings(), loglevel=args.loglevel)
+    run_agent(StreamSettings())
+    return 0
+
+
+def _filter(args: argparse.Namespace) -> int:
+    from streams.settings import StreamSettings
+    from streams.worker import run_filter
+
+    run_filter(StreamSettings())
     return 0
 
 
@@ -145,8 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
     sub = p.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("worker", help="run the stream processors (consent agent + send filter)"
-                   ).set_defaults(func=_worker)
+    sub.add_parser("worker", help="run the consent agent (consent events → consent table, "
+                   "ledger, profiles)").set_defaults(func=_worker)
+    sub.add_parser("filter", help="run the send filter (mail requests → outbox or suppressed)"
+                   ).set_defaults(func=_filter)
     topics = sub.add_parser("topics", help="manage topics").add_subparsers(dest="op", required=True)
     topics.add_parser("create", help="create every topic (idempotent)").set_defaults(
         func=_topics_create)

@@ -21,7 +21,7 @@ def create_topics(settings: ClientSettings, timeout: float = 30.0) -> dict[str, 
         raise TopicError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
     result: dict[str, str] = {}
     wanted = []
-    for spec in all_specs(getattr(settings, "app_id", None)):
+    for spec in all_specs():
         name = topic_name(settings, spec)
         if name in existing:
             count = len(existing[name].partitions)

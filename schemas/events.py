@@ -5,6 +5,7 @@ producers add fields faster than we ship releases and a new optional field must 
 dead letter.
 """
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -24,7 +25,19 @@ def _email(value: str) -> str:
         raise ValueError(str(exc)) from exc
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _plausible(value: datetime) -> datetime:
+    """Dates before 2000 or from 2100 on are a producer's bug, not an event time we can rank."""
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("occurred_at must be between 2000 and 2100")
+    return value
+
+
 Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
+EventTime = Annotated[AwareDatetime, AfterValidator(_plausible)]
 Text = Annotated[str, Field(max_length=20_000)]
 Ident = Annotated[str, Field(min_length=1, max_length=200)]
 Choice = Literal["granted", "withdrawn"]
@@ -112,7 +125,7 @@ class Envelope(BaseModel):
     event_id: UUID
     type: str
     schema_version: Annotated[str, Field(pattern=r"^\d+(\.\d+)?$")]
-    occurred_at: AwareDatetime
+    occurred_at: EventTime
     source: Ident
     data: Data
 

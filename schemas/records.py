@@ -6,6 +6,7 @@ hold one.
 """
 
 import base64
+import hashlib
 from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
@@ -122,18 +123,41 @@ class SuppressedRecord(MailDecision):
     detected: bool = False
 
 
+MAX_DEAD_LETTER_VALUE = 600_000
+"""Bytes of an original kept in a dead letter: base64 and metadata stay under the broker's 1 MB."""
+MAX_DEAD_LETTER_KEY = 1_024
+
+Stage = Literal["deserialization", "processing", "production"]
+"""The error site: the record could not be read; it was read but could not be processed; its
+result could not be written (the sinks' `failed` rows)."""
+
+
+def _clip(data: bytes | None, limit: int) -> tuple[bytes | None, bool]:
+    if data is None or len(data) <= limit:
+        return data, False
+    return data[:limit], True
+
+
 class DeadLetter(Record):
-    """The original bytes and where they came from, so the message can be fixed and replayed."""
+    """The original bytes and where they came from, so the message can be fixed and replayed.
+
+    An original too large to fit the broker beside its metadata is cut: `truncated` is set and
+    `original_length` and `original_sha256` identify the whole, which stays in the source topic
+    for its retention.
+    """
 
     record: Literal["dead.letter"] = "dead.letter"
     reason: str
     kind: str
-    stage: Literal["deserialization", "processing"]
+    stage: Stage
     topic: str
     partition: int
     offset: int
     key_b64: str | None
     value_b64: str | None
+    truncated: bool = False
+    original_length: int | None = None
+    original_sha256: str | None = None
     failed_at: AwareDatetime = Field(default_factory=utcnow)
 
     @classmethod
@@ -142,13 +166,15 @@ class DeadLetter(Record):
         *,
         reason: str,
         kind: str,
-        stage: Literal["deserialization", "processing"],
+        stage: Stage,
         topic: str,
         partition: int,
         offset: int,
         key: bytes | None,
         value: bytes | None,
     ) -> "DeadLetter":
+        kept_key, key_cut = _clip(key, MAX_DEAD_LETTER_KEY)
+        kept, value_cut = _clip(value, MAX_DEAD_LETTER_VALUE)
         return cls(
             reason=reason,
             kind=kind,
@@ -156,6 +182,54 @@ class DeadLetter(Record):
             topic=topic,
             partition=partition,
             offset=offset,
-            key_b64=_b64(key),
-            value_b64=_b64(value),
+            key_b64=_b64(kept_key),
+            value_b64=_b64(kept),
+            truncated=key_cut or value_cut,
+            original_length=None if value is None else len(value),
+            original_sha256=None if value is None else hashlib.sha256(value).hexdigest(),
         )
+
+
+class Verdict(BaseModel):
+    """One purpose's decision in the consent table: may a mail go, and if not, why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allowed: bool
+    reason: SuppressionReason | None = None
+    rule: str
+    detected: bool = False
+
+
+class ConsentState(Record):
+    """One contact's row of the materialised consent table (compacted `consent-state` topic).
+
+    `decisions` is what the send filter and the mailer read; `state` is the full join-semilattice
+    state the agent restores from, with event times, ids, rules and sources but no personal data.
+    """
+
+    record: Literal["consent.state"] = "consent.state"
+    contact_key: str
+    policy_version: str
+    updated_at: AwareDatetime
+    decisions: dict[Purpose, Verdict]
+    state: dict[str, object]
+
+
+PROGRESS_KEY = b"~progress"
+"""Key of the progress markers in `consent-state` (never a contact key: those are hex)."""
+
+
+class ProgressMarker(Record):
+    """"Consent inputs of this partition are applied through these offsets."
+
+    Written by the consent agent into `consent-state` partition `partition`, after the state
+    records of the same transaction, so a reader that has seen the marker has seen every state
+    it covers. `applied` maps each consent input topic (without prefix) to the next offset the
+    agent will read.
+    """
+
+    record: Literal["consent.progress"] = "consent.progress"
+    partition: int
+    applied: dict[str, int]
+    at: AwareDatetime

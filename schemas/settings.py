@@ -37,7 +37,7 @@ class ClientSettings(BaseSettings):
         return conf
 
     def producer_config(self, **extra: Any) -> dict[str, Any]:
-        """Idempotent, acks=all, and Kafka's murmur2 partitioner so keys land where faust expects."""
+        """Idempotent, acks=all, and Kafka's murmur2 partitioner, as the Java client uses."""
         return self.to_librdkafka(
             **{
                 "enable.idempotence": True,

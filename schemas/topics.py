@@ -3,8 +3,7 @@
 One place for what used to be spread over the worker, the sinks, the unsubscribe publisher and
 the bench. All contact-bearing topics share one partition count: the send filter relies on
 partition p of `mail-requests` and partition p of every consent input topic holding the same
-contacts. Internal topics (faust's changelog) are named after the app id instead of the topic
-prefix.
+contacts.
 """
 
 from dataclasses import dataclass, field
@@ -18,7 +17,10 @@ MAIL_OUTBOX = "mail-outbox"
 MAIL_SUPPRESSED = "mail-suppressed"
 DEAD_LETTERS = "dead-letters"
 CONTACTS = "contacts"
-OUTPUT_TOPICS = (CONSENT_CHANGES, MAIL_OUTBOX, MAIL_SUPPRESSED, DEAD_LETTERS, CONTACTS)
+CONSENT_STATE = "consent-state"
+"""The materialised consent table (compacted), with the agent's progress markers."""
+OUTPUT_TOPICS = (CONSENT_CHANGES, MAIL_OUTBOX, MAIL_SUPPRESSED, DEAD_LETTERS, CONTACTS,
+                 CONSENT_STATE)
 
 TOPIC_TYPES: dict[str, frozenset[str]] = {
     "purchases": frozenset({"purchase.completed"}),
@@ -48,7 +50,7 @@ class TopicSpec:
     name: str
     copartitioned: bool = True
     config: dict[str, str] = field(default_factory=dict)
-    internal: bool = False  # named after the app id (already prefixed), not the topic prefix
+    internal: bool = False  # named without the topic prefix
 
 
 class Prefixed(Protocol):
@@ -59,12 +61,18 @@ class Prefixed(Protocol):
 
 def topic_specs() -> list[TopicSpec]:
     """Retention follows the data: inputs carry personal data, so they age out (the consent
-    state derived from them lives on in the changelog and the ledger, which carry none)."""
+    state derived from them lives on in `consent-state` and the ledger, which carry none).
+
+    Consent inputs take the broker's append time as the record timestamp: it is what an
+    event's `occurred_at` is checked against, so a producer cannot set it.
+    """
     consent_log = {"retention.ms": RETAIN_FOREVER, "cleanup.policy": "delete"}
-    inputs = {"retention.ms": str(30 * DAY_MS), "cleanup.policy": "delete"}
+    inputs = {"retention.ms": str(30 * DAY_MS), "cleanup.policy": "delete",
+              "message.timestamp.type": "LogAppendTime"}
     return [
         *[TopicSpec(t, config=inputs) for t in INPUT_TOPICS],
-        TopicSpec(MAIL_REQUESTS, config={"retention.ms": str(14 * DAY_MS)}),
+        TopicSpec(MAIL_REQUESTS, config={"retention.ms": str(14 * DAY_MS),
+                                         "message.timestamp.type": "LogAppendTime"}),
         TopicSpec(CONSENT_CHANGES, config=consent_log),
         TopicSpec(MAIL_OUTBOX, config={"retention.ms": str(14 * DAY_MS)}),
         TopicSpec(MAIL_SUPPRESSED, config={"retention.ms": str(400 * DAY_MS)}),
@@ -73,23 +81,18 @@ def topic_specs() -> list[TopicSpec]:
         TopicSpec(CONTACTS, config={"cleanup.policy": "compact", "delete.retention.ms":
                                     str(DAY_MS), "min.compaction.lag.ms": "0",
                                     "max.compaction.lag.ms": str(DAY_MS)}),
+        # the consent table: the latest state per contact is kept for ever, never deleted
+        # (an erased contact's state is its suppression entry); markers compact to one per
+        # partition
+        TopicSpec(CONSENT_STATE, config={"cleanup.policy": "compact",
+                                         "min.compaction.lag.ms": "0",
+                                         "segment.ms": str(3600 * 1000),
+                                         "min.cleanable.dirty.ratio": "0.1"}),
     ]
 
 
-def changelog_topic(app_id: str) -> str:
-    """faust's name for the consent table's changelog: `<app id>-<table>-changelog`."""
-    return f"{app_id}-consent-changelog"
-
-
-def internal_specs(app_id: str) -> list[TopicSpec]:
-    """Created by us rather than by faust on first use: a worker that processes its first event
-    before faust's own metadata shows the new changelog crashes with PartitionsMismatch."""
-    return [TopicSpec(changelog_topic(app_id), internal=True,
-                      config={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"})]
-
-
-def all_specs(app_id: str | None) -> list[TopicSpec]:
-    return topic_specs() + (internal_specs(app_id) if app_id else [])
+def all_specs() -> list[TopicSpec]:
+    return topic_specs()
 
 
 def topic_name(settings: Prefixed, spec: TopicSpec) -> str:

@@ -290,7 +290,10 @@ def _lifted(state: ContactState, scopes: tuple[str, ...]) -> bool:
 
 def decide(state: ContactState, purpose: Purpose, policy: Policy) -> Verdict:
     """May a mail for `purpose` go to this contact now? Fail closed on doubt."""
-    state = state.resolved()
+    return _decide_resolved(state.resolved(), purpose, policy)
+
+
+def _decide_resolved(state: ContactState, purpose: Purpose, policy: Policy) -> Verdict:
     rule = policy.rule(purpose)
     if rule.transactional:
         # any explicit grant after the erasure re-establishes the contact
@@ -316,12 +319,16 @@ def decide(state: ContactState, purpose: Purpose, policy: Policy) -> Verdict:
     return Verdict(False, "not_opted_in", "opt_in_regime.no_grant")
 
 
+def verdicts(state: ContactState, policy: Policy) -> dict[Purpose, Verdict]:
+    """Every purpose's verdict at once (the consent table's `decisions`), resolving once."""
+    resolved = state.resolved()
+    return {p: _decide_resolved(resolved, p, policy) for p in Purpose}
+
+
 def effective(state: ContactState, policy: Policy) -> dict[str, str]:
     """Per purpose: "allowed" or the suppression reason, for the ledger and `consent lookup`."""
-    return {
-        p.value: ("allowed" if (v := decide(state, p, policy)).allowed else str(v.reason))
-        for p in Purpose
-    }
+    return {p.value: ("allowed" if v.allowed else str(v.reason))
+            for p, v in verdicts(state, policy).items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,13 @@
 """Prometheus metrics of the stream processors, grouped in one object per registry.
 
-Labels are topics, purposes, reasons and kinds: bounded sets, and never a contact key or
-address.
+Labels are topics, purposes, reasons, kinds and processor names: bounded sets, and never a
+contact key or address. The registry is injected so each test gets a fresh one.
 """
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+                   60, 120)
 
 
 class StreamMetrics:
@@ -18,16 +21,33 @@ class StreamMetrics:
         self.rekeyed = Counter("consent_rekeyed_total",
                                "Events whose key or partition did not match their payload",
                                ["topic"], registry=r)
+        self.clamped = Counter("consent_event_time_clamped_total",
+                               "Events whose occurred_at was ahead of the broker's append time "
+                               "plus the allowed skew", ["topic"], registry=r)
         self.changes = Counter("consent_changes_total", "Ledger lines written",
                                ["scope", "action", "applied"], registry=r)
+        self.restored = Counter("consent_state_restored_total",
+                                "Consent states read back from consent-state on assignment",
+                                registry=r)
+        self.restored_seen = 0
         self.decisions = Counter("consent_mail_decisions_total", "Mail requests decided",
                                  ["purpose", "outcome", "reason"], registry=r)
         self.barrier_wait = Histogram(
             "consent_barrier_wait_seconds",
             "Time a mail request batch waited for consent input to be applied",
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-            registry=r)
-        self.batch_size = Histogram("consent_filter_batch_size", "Mail requests per filter batch",
-                                    buckets=(1, 5, 10, 50, 100, 250, 500, 1000), registry=r)
+            buckets=LATENCY_BUCKETS, registry=r)
+        self.request_latency = Histogram(
+            "consent_request_decision_seconds",
+            "From a mail request's append to the broker until its decision was produced",
+            buckets=LATENCY_BUCKETS, registry=r)
+        self.batch_size = Histogram("consent_batch_size", "Records per transaction",
+                                    ["processor"],
+                                    buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000),
+                                    registry=r)
+        self.last_commit = Gauge("consent_last_commit_timestamp_seconds",
+                                 "Unix time of the last committed transaction", registry=r)
         self.last_decision = Gauge("consent_last_decision_timestamp_seconds",
                                    "Unix time of the last mail decision", registry=r)
+        self.replica_contacts = Gauge("consent_replica_contacts",
+                                      "Contacts in the send filter's replica of consent-state",
+                                      registry=r)

@@ -77,7 +77,7 @@ def parse_policy(text: str) -> Policy:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"policy is not valid TOML: {exc}") from exc
     except ValidationError as exc:
-        raise PolicyError(f"policy is invalid: {describe_validation_error(exc)}") from exc
+        raise PolicyError(f"policy is invalid: {describe_validation_error(exc, trusted_keys=True)}") from exc
 
 
 @cache

@@ -8,13 +8,22 @@ from schemas.settings import ClientSettings
 
 
 class StreamSettings(ClientSettings):
-    app_id: str = Field(default="consent", description="faust app id; prefixes internal topics")
-    data_dir: Path = Field(default=Path(".local/worker"), description="RocksDB state")
+    app_id: str = Field(default="consent", description="consumer-group and transactional-id "
+                        "prefix of the stream processors")
+    data_dir: Path = Field(default=Path(".local/worker"), description="the agent's state stores")
     policy_file: Path | None = None
     unsubscribe_base_url: str = "http://127.0.0.1:8089/unsubscribe"
     unsubscribe_ttl_days: int = Field(default=60, ge=1)
     metrics_port: int = Field(default=0, ge=0, description="0 = no /metrics endpoint")
-    barrier_timeout_s: float = Field(default=30.0, gt=0)
+    barrier_stall_s: float = Field(
+        default=120.0, gt=0, description="how long the send filter waits on consent input that "
+        "makes no progress before it exits (a backlog that is being worked through never "
+        "trips it)")
+    event_time_skew_s: float = Field(
+        default=300.0, ge=0, description="how far an event's occurred_at may be ahead of the "
+        "broker's append time before it is clamped to the append time")
     session_timeout_s: float = Field(
         default=10.0, ge=6, description="consumer-group session timeout: how soon a crashed "
-        "worker's partitions move to a live one (faust's default is 60 s)")
+        "processor's partitions move to a live one")
+    agent_batch: int = Field(default=2000, ge=1, description="consent events per transaction")
+    filter_batch: int = Field(default=5000, ge=1, description="mail requests per transaction")

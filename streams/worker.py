@@ -1,20 +1,39 @@
-"""Running the faust worker from our own entry point (`consent worker`).
+"""Entry points of the stream processors: `consent worker` (the agent), `consent filter`.
 
-We check the topic layout before faust starts: a missing or mis-partitioned input topic would
-otherwise make faust log "Ignoring missing topic" and idle forever.
+Each checks the topic layout first (a missing or mis-partitioned topic is a clear error, not
+an idle process), serves `/metrics`, stops cleanly on SIGTERM/SIGINT after the current batch,
+and exits with code 70 on anything it cannot handle: a processor that looks alive but does
+nothing is the failure we fear most, so it dies loudly and its supervisor restarts it.
 """
 
 import logging
+import signal
+import sys
+import threading
 import time
+from pathlib import Path
+from types import FrameType
 
-import faust
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 from prometheus_client import start_http_server
 
 from schemas.exceptions import ConsentError
-from schemas.topics import all_specs, topic_name
-from streams.app import Pipeline
+from schemas.topics import CONSENT_STATE, INPUT_TOPICS, MAIL_REQUESTS, all_specs, topic_name
+from streams.agent.agent import ConsentAgent
+from streams.agent.store import StateStores
+from streams.filter.barrier import Barrier
+from streams.filter.replica import ConsentReplica
+from streams.filter.send_filter import SendFilter, consent_topics
+from streams.filter.watermarks import EndOffsets
+from streams.metrics import StreamMetrics
+from streams.policy import Policy, load_policy
+from streams.processor import TransactionalLoop
 from streams.settings import StreamSettings
+
+log = logging.getLogger("consent.streams")
+
+CRASH_EXIT_CODE = 70
 
 
 def check_topics(settings: StreamSettings, timeout: float = 30.0) -> None:
@@ -24,7 +43,7 @@ def check_topics(settings: StreamSettings, timeout: float = 30.0) -> None:
     `consent topics create` in the same script) can take a little while to reach every broker.
     """
     admin = AdminClient(settings.to_librdkafka())
-    names = [topic_name(settings, spec) for spec in all_specs(settings.app_id)]
+    names = [topic_name(settings, spec) for spec in all_specs()]
     deadline = time.monotonic() + timeout
     while True:
         topics = admin.list_topics(timeout=timeout).topics
@@ -41,14 +60,108 @@ def check_topics(settings: StreamSettings, timeout: float = 30.0) -> None:
                                f"{settings.partitions} (CONSENT_PARTITIONS)")
 
 
-def run_worker(settings: StreamSettings, loglevel: str = "info") -> None:
-    check_topics(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    pipeline = Pipeline(settings)
+def _policy(settings: StreamSettings) -> Policy:
+    return load_policy(*([settings.policy_file] if settings.policy_file else []))
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping after the current batch", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def _serve_metrics(settings: StreamSettings, metrics: StreamMetrics) -> None:
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="127.0.0.1",  # noqa: S104
-                          registry=pipeline.metrics.registry)
-    logging.getLogger("consent").info("worker starting: app_id=%s policy=%s", settings.app_id,
-                                      pipeline.policy.version)
-    worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
-    worker.execute_from_commandline()
+        start_http_server(settings.metrics_port, addr="127.0.0.1", registry=metrics.registry)
+
+
+def _run(loop: TransactionalLoop, name: str) -> None:
+    stop = _stop_on_signals()
+    try:
+        loop.run(stop)
+    except ConsentError as exc:
+        log.critical("%s cannot go on: %s", name, exc)
+        logging.shutdown()
+        sys.exit(CRASH_EXIT_CODE)
+    except Exception:
+        log.critical("%s failed; exiting so that it is restarted", name, exc_info=True)
+        logging.shutdown()
+        sys.exit(CRASH_EXIT_CODE)
+    log.info("%s stopped", name)
+
+
+def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None
+                ) -> TransactionalLoop:
+    metrics = metrics or StreamMetrics()
+    ends = EndOffsets(settings)
+    state_topic = settings.topic(CONSENT_STATE)
+
+    def state_end(topic: str, partition: int) -> int:
+        return ends.query([(topic, partition)])[(topic, partition)]
+
+    def reader() -> Consumer:
+        return Consumer(settings.consumer_config(
+            f"{settings.app_id}-restore", **{"enable.partition.eof": False,
+                                            "fetch.wait.max.ms": 50}))
+
+    stores = StateStores(Path(settings.data_dir) / settings.app_id / "agent", reader,
+                         state_end, state_topic)
+    rerouter = Producer(settings.producer_config(**{"client.id": f"{settings.app_id}-reroute"}))
+    agent = ConsentAgent(settings, _policy(settings), metrics, stores, rerouter)
+    loop = TransactionalLoop(
+        settings, group=f"{settings.app_id}-agent",
+        topics=[settings.topic(t) for t in INPUT_TOPICS], handler=agent, name="consent agent",
+        batch_size=settings.agent_batch,
+        consumer_extra={"session.timeout.ms": int(settings.session_timeout_s * 1000)})
+    agent.bind(loop.consumer)
+    return loop
+
+
+def build_filter(settings: StreamSettings, metrics: StreamMetrics | None = None
+                 ) -> TransactionalLoop:
+    metrics = metrics or StreamMetrics()
+    ends = EndOffsets(settings)
+    state_topic = settings.topic(CONSENT_STATE)
+
+    def state_ends(partitions: list[int]) -> dict[int, int]:
+        got = ends.query([(state_topic, p) for p in partitions])
+        return {p: got[(state_topic, p)] for p in partitions}
+
+    replica = ConsentReplica(
+        Consumer(settings.consumer_config(f"{settings.app_id}-replica", **{
+            "enable.partition.eof": False, "fetch.wait.max.ms": 5,
+            "fetch.error.backoff.ms": 50})),
+        state_topic, settings.partitions, state_ends)
+    barrier = Barrier(replica, ends, consent_topics(settings), settings.partitions,
+                      settings.barrier_stall_s)
+    handler = SendFilter(settings, _policy(settings), metrics, replica, barrier)
+    return TransactionalLoop(
+        settings, group=f"{settings.app_id}-filter", topics=[settings.topic(MAIL_REQUESTS)],
+        handler=handler, name="send filter", batch_size=settings.filter_batch,
+        consumer_extra={"session.timeout.ms": int(settings.session_timeout_s * 1000)})
+
+
+def run_agent(settings: StreamSettings) -> None:
+    settings.check_production()
+    check_topics(settings)
+    metrics = StreamMetrics()
+    _serve_metrics(settings, metrics)
+    loop = build_agent(settings, metrics)
+    log.info("consent agent starting: app_id=%s", settings.app_id)
+    _run(loop, "consent agent")
+
+
+def run_filter(settings: StreamSettings) -> None:
+    settings.check_production()
+    check_topics(settings)
+    metrics = StreamMetrics()
+    _serve_metrics(settings, metrics)
+    loop = build_filter(settings, metrics)
+    log.info("send filter starting: app_id=%s", settings.app_id)
+    _run(loop, "send filter")

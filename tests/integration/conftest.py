@@ -41,7 +41,7 @@ def make_pipeline(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
     stacks: list[tuple[Components, CaptureServer]] = []
     pipelines: list[Pipeline] = []
 
-    def factory(components: tuple[str, ...] = ("worker", "postgres", "mailer"),
+    def factory(components: tuple[str, ...] = ("worker", "filter", "postgres", "mailer"),
                 extra_env: dict[str, str] | None = None) -> Pipeline:
         tag = uuid.uuid4().hex[:8]
         prefix, schema = f"t{tag}-", f"t_{tag}"
@@ -58,6 +58,8 @@ def make_pipeline(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
         stacks.append((procs, smtp))
         if "worker" in components:
             procs.start("worker", "worker")
+        if "filter" in components:
+            procs.start("filter", "filter")
         if "postgres" in components:
             procs.start("postgres-sink", "sink", "postgres")
         if "mailer" in components:

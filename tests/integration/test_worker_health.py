@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sources.producer import make_event
-from streams.app import CRASH_EXIT_CODE
+from streams.worker import CRASH_EXIT_CODE
 from tests.integration.harness import Pipeline, unique_request
 
 pytestmark = pytest.mark.integration
@@ -21,17 +21,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_undecidable_request_crashes_the_worker_and_is_decided_after_restart(make_pipeline):
-    """A backlog the consent agent cannot apply within the barrier timeout must not be decided
-    on stale state: the worker exits (code 70) and the request waits for the restart."""
+def _scrape(port: int) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            return str(r.read().decode())
+    except OSError:
+        return ""
+
+
+def test_filter_exits_when_consent_input_stalls_and_decides_after_restart(make_pipeline):
+    """No consent agent runs, so the opt-out is never applied: the filter must not decide the
+    request on stale state. It waits while nothing moves, exits (code 70) after the stall
+    time, and once the agent runs, the restarted filter suppresses the request."""
     p: Pipeline = make_pipeline(components=("postgres",),
-                                extra_env={"CONSENT_BARRIER_TIMEOUT_S": "0.1"})
+                                extra_env={"CONSENT_BARRIER_STALL_S": "3"})
     tag = uuid.uuid4().hex[:8]
-    target = f"backlog-{tag}@example.com"
-    for i in range(5_000):
-        p.producer.send(make_event("purchase.completed", {"order_id": f"{tag}-{i}",
-                                                          "email": f"b{i}-{tag}@example.com",
-                                                          "name": "B"}, source="shop"))
+    target = f"stall-{tag}@example.com"
     p.producer.send(make_event("purchase.completed", {"order_id": "t", "email": target,
                                                       "name": "T"}, source="shop"))
     p.producer.send(make_event("preference.changed", {"email": target, "all": "withdrawn"},
@@ -42,20 +47,23 @@ def test_undecidable_request_crashes_the_worker_and_is_decided_after_restart(mak
                                                   "body": "b"}, source="crm"))
     p.producer.flush()
 
-    worker = p.procs.start("worker", "worker")
-    assert worker.proc.wait(timeout=180) == CRASH_EXIT_CODE
-    log = worker.log_path.read_text()
-    assert "agent send-filter failed" in log and "BarrierTimeout" in log
+    stalled = p.procs.start("filter", "filter")
+    assert stalled.proc.wait(timeout=120) == CRASH_EXIT_CODE
+    log = stalled.log_path.read_text()
+    assert "BarrierStalled" in log or "made no progress" in log
     assert not p.query("SELECT 1 FROM mail_decisions WHERE request_id = %s", rid)
+    assert not p.topic_records("mail-outbox", timeout=3, expect=0)
 
-    p.procs.start("worker", "worker", env={"CONSENT_BARRIER_TIMEOUT_S": "120"})
-    assert p.decision(rid, timeout=240)[:2] == ("suppressed", "opted_out")
+    p.procs.start("worker", "worker")
+    p.procs.start("filter", "filter")
+    assert p.decision(rid, timeout=120)[:2] == ("suppressed", "opted_out")
 
 
 def test_metrics_endpoint_counts_decisions_without_personal_data(make_pipeline):
-    port = _free_port()
+    agent_port, filter_port = _free_port(), _free_port()
     p: Pipeline = make_pipeline(components=("worker",),
-                                extra_env={"CONSENT_METRICS_PORT": str(port)})
+                                extra_env={"CONSENT_METRICS_PORT": str(agent_port)})
+    p.procs.start("filter", "filter", env={"CONSENT_METRICS_PORT": str(filter_port)})
     email = f"metrics-{uuid.uuid4().hex[:8]}@example.com"
     p.send("purchase.completed", {"order_id": "m", "email": email, "name": "Metric Person"})
     p.send("mail.requested", {"request_id": unique_request(), "email": email,
@@ -66,11 +74,7 @@ def test_metrics_endpoint_counts_decisions_without_personal_data(make_pipeline):
     body = ""
     while time.monotonic() < deadline:
         p.procs.check_alive()
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-                body = r.read().decode()
-        except OSError:
-            body = ""
+        body = _scrape(agent_port) + _scrape(filter_port)
         if "consent_mail_decisions_total{" in body and "consent_dead_letters_total{" in body:
             break
         time.sleep(0.5)

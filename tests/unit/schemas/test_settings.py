@@ -41,7 +41,7 @@ def test_environment_variables_are_read(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("CONSENT_APP_ID", "consent-eu")
     clean_env.setenv("CONSENT_POLICY_FILE", "/etc/consent/policy.toml")
     clean_env.setenv("CONSENT_UNSUBSCRIBE_TTL_DAYS", "30")
-    clean_env.setenv("CONSENT_BARRIER_TIMEOUT_S", "2.5")
+    clean_env.setenv("CONSENT_BARRIER_STALL_S", "2.5")
     s = StreamSettings()
     assert s.kafka_bootstrap == "broker-1:9093,broker-2:9093"
     assert s.topic("purchases") == "t42-purchases"
@@ -52,7 +52,7 @@ def test_environment_variables_are_read(clean_env: pytest.MonkeyPatch) -> None:
     assert s.app_id == "consent-eu"
     assert s.policy_file == Path("/etc/consent/policy.toml")
     assert s.unsubscribe_ttl_days == 30
-    assert s.barrier_timeout_s == 2.5
+    assert s.barrier_stall_s == 2.5
 
 
 def test_kafka_settings_read_the_same_variables(clean_env: pytest.MonkeyPatch) -> None:
@@ -75,7 +75,7 @@ def test_variables_without_the_prefix_are_ignored(clean_env: pytest.MonkeyPatch)
         ("CONSENT_PARTITIONS", "six"),
         ("CONSENT_REPLICATION_FACTOR", "0"),
         ("CONSENT_UNSUBSCRIBE_TTL_DAYS", "0"),
-        ("CONSENT_BARRIER_TIMEOUT_S", "0"),
+        ("CONSENT_BARRIER_STALL_S", "0"),
         ("CONSENT_METRICS_PORT", "-1"),
     ],
 )

@@ -1,0 +1,23 @@
+"""Errors of the stream processors. Messages carry no personal data."""
+
+from schemas.exceptions import ConsentError
+
+
+class StreamError(ConsentError):
+    """A stream processor cannot go on; the process exits so a supervisor restarts it."""
+
+
+class TransactionFailed(StreamError):
+    """The broker did not take a transaction after retries (or fenced this process)."""
+
+
+class BarrierStalled(StreamError):
+    """Mail requests wait on consent input that has made no progress for too long.
+
+    The requests stay undecided (fail closed); the process exits so a supervisor restarts it
+    and the stall is visible, instead of a filter that looks alive and decides nothing.
+    """
+
+
+class StateRestoreFailed(StreamError):
+    """A partition's consent state could not be restored from `consent-state`."""

@@ -1,0 +1,172 @@
+"""The send filter: every mail request forwarded, suppressed or dead-lettered, exactly once.
+
+The high-volume path, so it is lean: requests are validated by the same models as everywhere
+(pydantic, with the fast address path of `schemas.contact`), verdicts come precomputed from the
+replica of `consent-state`, and output records are built straight to bytes (`records`). Each
+batch waits at the barrier, then its decisions and its input offsets commit in one transaction
+(`streams.processor`), so a crash or a rebalance can neither lose a request nor decide it twice.
+
+Error sites: an unreadable request is dead-lettered (it counts as decided: in = forwarded +
+suppressed + dead-lettered); a request whose key does not match its address is re-routed to
+its contact's partition in the same transaction and decided there; a request that fails in
+processing for an unexpected reason is dead-lettered with stage `processing`; a transaction
+the broker refuses is retried, then the process exits (`streams.processor`).
+"""
+
+import logging
+import traceback
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from confluent_kafka import Message, TopicPartition
+
+from schemas.contact import KeyHasher
+from schemas.envelope import parse_event
+from schemas.events import MailRequested
+from schemas.exceptions import InvalidEvent
+from schemas.partitioning import partition_for
+from schemas.purposes import Purpose
+from schemas.topics import DEAD_LETTERS, INPUT_TOPICS, MAIL_OUTBOX, MAIL_REQUESTS, MAIL_SUPPRESSED
+from schemas.unsubscribe_token import Signer
+from streams.agent.agent import dead_letter
+from streams.filter.barrier import Barrier
+from streams.filter.replica import PURPOSE_INDEX, ConsentReplica
+from streams.metrics import StreamMetrics
+from streams.policy import Policy
+from streams.processor import KeepAlive, Output
+from streams.settings import StreamSettings
+
+log = logging.getLogger("consent.streams.filter")
+
+NO_RELATIONSHIP = (False, "no_relationship", "fail_closed.unknown_contact", False)
+
+
+class SendFilter:
+    """The handler of the filter's transactional loop (see `streams.processor.Handler`)."""
+
+    def __init__(self, settings: StreamSettings, policy: Policy, metrics: StreamMetrics,
+                 replica: ConsentReplica, barrier: Barrier) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.metrics = metrics
+        self.replica = replica
+        self.barrier = barrier
+        self.hasher = KeyHasher(settings.key_secret.get_secret_value())
+        self.sign = Signer(settings.key_secret.get_secret_value(),
+                           timedelta(days=settings.unsubscribe_ttl_days))
+        self.partitions = settings.partitions
+        self.requests_topic = settings.topic(MAIL_REQUESTS)
+        self.outbox = settings.topic(MAIL_OUTBOX)
+        self.suppressed = settings.topic(MAIL_SUPPRESSED)
+        self.dead_letters = settings.topic(DEAD_LETTERS)
+        self.base_url = settings.unsubscribe_base_url
+        self.transactional = {p for p in Purpose if policy.rule(p).transactional}
+        self.decided = 0
+
+    # --------------------------------------------------------------------------- rebalance
+
+    def on_assign(self, partitions: list[TopicPartition]) -> None:
+        self.replica.own(sorted({tp.partition for tp in partitions}))
+
+    def on_revoke(self, partitions: list[TopicPartition]) -> None:
+        self.replica.disown(sorted({tp.partition for tp in partitions}))
+
+    def idle(self, begin: Any) -> None:
+        self.replica.poll(0)
+        self.metrics.replica_contacts.set(self.replica.size())
+
+    def committed(self) -> None:
+        self.metrics.last_commit.set_to_current_time()
+
+    def aborted(self) -> None:
+        pass
+
+    # ------------------------------------------------------------------------------ batches
+
+    def prepare(self, batch: list[Message], keep_alive: KeepAlive) -> list[Message]:
+        started = datetime.now(UTC)
+        if not self.barrier.wait({m.partition() for m in batch}, keep_alive):
+            return []
+        self.metrics.barrier_wait.observe((datetime.now(UTC) - started).total_seconds())
+        return batch
+
+    def process(self, batch: list[Message], out: Output) -> None:
+        now = datetime.now(UTC)
+        now_iso = now.isoformat()
+        outcomes: Counter[tuple[str, str, str]] = Counter()
+        now_ms = now.timestamp() * 1000
+        for i, msg in enumerate(batch):
+            try:
+                outcome = self._decide(msg, out, now, now_iso)
+            except InvalidEvent as exc:
+                dead_letter(out, self.dead_letters, msg, reason=exc.reason, kind=exc.kind,
+                            stage="deserialization", metrics=self.metrics, base=MAIL_REQUESTS)
+                continue
+            except Exception as exc:  # noqa: BLE001 - one request must not stop the filter
+                log.error("processing failed: partition=%s offset=%s %s\n%s", msg.partition(),
+                          msg.offset(), type(exc).__name__,
+                          "".join(traceback.format_tb(exc.__traceback__)))
+                dead_letter(out, self.dead_letters, msg,
+                            reason=f"processing failed ({type(exc).__name__})",
+                            kind="processing_error", stage="processing", metrics=self.metrics,
+                            base=MAIL_REQUESTS)
+                continue
+            if outcome is not None:
+                outcomes[outcome] += 1
+            if i % 16 == 0:
+                ts = msg.timestamp()[1]
+                if ts > 0:
+                    self.metrics.request_latency.observe(max(0.0, (now_ms - ts) / 1000))
+        for labels, n in outcomes.items():
+            self.metrics.decisions.labels(*labels).inc(n)
+        self.decided += sum(outcomes.values())
+        self.metrics.last_decision.set_to_current_time()
+        self.metrics.batch_size.labels("filter").observe(len(batch))
+
+    def _decide(self, msg: Message, out: Output, now: datetime, now_iso: str
+                ) -> tuple[str, str, str] | None:
+        req: MailRequested = parse_event(msg.value(), topic=MAIL_REQUESTS)  # type: ignore[assignment]  # the topic check admits mail.requested only
+        data = req.data
+        key = self.hasher.key_of_normalised(data.email)  # the model normalised the address
+        kb = key.encode("ascii")
+        p = msg.partition()
+        found = self.replica.get(p, kb) if msg.key() == kb else None
+        if found is None and (msg.key() != kb or partition_for(kb, self.partitions) != p):
+            self.metrics.rekeyed.labels(MAIL_REQUESTS).inc()
+            log.warning("re-keyed request: partition=%s offset=%s", p, msg.offset())
+            out(self.requests_topic, kb, msg.value())
+            return None
+        if found is None:
+            verdict, version = NO_RELATIONSHIP, self.policy.version
+        else:
+            row, version = found
+            verdict = row[PURPOSE_INDEX[data.purpose]]
+        purpose = data.purpose.value
+        record: dict[str, Any] = {
+            "request_id": data.request_id, "contact_key": key, "purpose": purpose,
+            "event_id": str(req.event_id), "requested_at": req.occurred_at.isoformat(),
+            "decided_at": now_iso, "policy_version": version, "campaign": data.campaign,
+        }
+        allowed, reason, rule, detected = verdict
+        if allowed:
+            record["record"] = "mail.outbox"
+            record["email"] = data.email
+            record["subject"] = data.subject
+            record["body"] = data.body
+            record["unsubscribe_url"] = (
+                None if data.purpose in self.transactional
+                else f"{self.base_url}?token={self.sign(key, purpose, now)}")
+            out(self.outbox, kb, orjson.dumps(record))
+            return (purpose, "forwarded", "")
+        record["record"] = "mail.suppressed"
+        record["reason"] = reason
+        record["rule"] = rule
+        record["detected"] = detected
+        out(self.suppressed, kb, orjson.dumps(record))
+        return (purpose, "suppressed", str(reason))
+
+
+def consent_topics(settings: StreamSettings) -> dict[str, str]:
+    return {t: settings.topic(t) for t in INPUT_TOPICS}

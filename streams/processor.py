@@ -1,0 +1,263 @@
+"""The consume-transform-produce loop both stream processors run, inside Kafka transactions.
+
+Why transactions (and not faust-streaming's at-least-once with idempotent effects): a worker
+evicted from its group while still working (a long pause, a broker failover) could otherwise
+publish a stale consent state after its successor published a newer one, and a crash between
+output and commit used to leave a request decided twice with different outcomes. Here every
+batch's outputs and its input offsets commit atomically (`send_offsets_to_transaction`, KIP-447),
+and a process that lost its partitions is fenced by the group generation: its transaction
+aborts and nothing it wrote becomes visible to `read_committed` readers.
+
+The order of one iteration, which is what makes it safe:
+1. consume a batch (rebalance callbacks run only here or in `keep_alive`, never inside a
+   transaction);
+2. `prepare` (the send filter waits for consent input here; it calls `keep_alive` so the
+   group keeps us, and a rebalance during the wait drops the whole batch: it is re-read from
+   the committed offsets);
+3. begin, `process` (produce outputs), send the offsets, commit;
+4. `committed` (the agent writes its local state store only now).
+
+Error sites: a record the handler cannot read or process is the handler's (dead letter, go
+on); a transaction the broker refuses is aborted, the batch re-read and retried with backoff;
+a fatal or fencing error, or retries exhausted, raises `TransactionFailed` and the process
+exits for its supervisor to restart it.
+"""
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from schemas.settings import ClientSettings
+from streams.exceptions import TransactionFailed
+
+log = logging.getLogger("consent.streams.processor")
+
+KeepAlive = Callable[[], bool]
+"""Call during a long wait; returns False once a rebalance made the held batch stale."""
+
+RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+
+
+class Output:
+    """Produce within the current transaction; a full local queue is drained, not an error."""
+
+    def __init__(self, producer: Producer) -> None:
+        self._producer = producer
+        self.count = 0
+
+    def __call__(self, topic: str, key: bytes | None, value: bytes | None,
+                 partition: int | None = None,
+                 on_delivery: Callable[[KafkaError | None, Message], None] | None = None
+                 ) -> None:
+        kw: dict[str, Any] = {} if partition is None else {"partition": partition}
+        if on_delivery is not None:
+            kw["on_delivery"] = on_delivery
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, **kw)
+                break
+            except BufferError:
+                self._producer.poll(0.01)
+        self.count += 1
+
+
+class Handler(Protocol):
+    def on_assign(self, partitions: list[TopicPartition]) -> None: ...
+    def on_revoke(self, partitions: list[TopicPartition]) -> None: ...
+    def prepare(self, batch: list[Message], keep_alive: KeepAlive) -> list[Message]: ...
+    def process(self, batch: list[Message], out: Output) -> None: ...
+    def committed(self) -> None: ...
+    def aborted(self) -> None: ...
+    def idle(self, begin: Callable[[], Output]) -> None: ...
+
+
+class TransactionalLoop:
+    """One consumer in a group, one transactional producer, one handler."""
+
+    def __init__(self, settings: ClientSettings, *, group: str, topics: list[str],
+                 handler: Handler, name: str, batch_size: int = 2000,
+                 batch_timeout_s: float = 0.005, consumer_extra: dict[str, Any] | None = None,
+                 producer_extra: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.handler = handler
+        self.topics = topics
+        self.batch_size = batch_size
+        self.batch_timeout_s = batch_timeout_s
+        self.consumer = Consumer(settings.consumer_config(group, **{
+            "partition.assignment.strategy": "range",  # co-partitioned topics stay together
+            "enable.partition.eof": False,
+            "fetch.wait.max.ms": 10,
+            "error_cb": self._client_error,
+            **(consumer_extra or {})}))
+        self.producer = Producer(settings.producer_config(**{
+            "transactional.id": f"{settings.topic_prefix}{group}-{uuid.uuid4().hex[:12]}",
+            "transaction.timeout.ms": 60_000,
+            "linger.ms": 1,
+            "error_cb": self._client_error,
+            **(producer_extra or {})}))
+        self._rebalanced = False
+        self._fatal: KafkaError | None = None
+        self.transactions = 0
+        self.aborts = 0
+
+    # ----------------------------------------------------------------------- client plumbing
+
+    def _client_error(self, err: KafkaError) -> None:
+        """librdkafka retries transient errors itself; a fatal one ends the process."""
+        if err.fatal():
+            self._fatal = err
+            log.critical("%s: fatal Kafka client error: %s", self.name, err)
+        else:
+            log.warning("%s: Kafka client error: %s", self.name, err)
+
+    def _check_fatal(self) -> None:
+        if self._fatal is not None:
+            raise TransactionFailed(f"{self.name}: fatal Kafka client error: {self._fatal}")
+
+    def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._rebalanced = True
+        self.handler.on_assign(partitions)
+
+    def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._rebalanced = True
+        self.handler.on_revoke(partitions)
+
+    def keep_alive(self) -> bool:
+        """Serve the group while the handler waits: pause fetching, poll, resume.
+
+        Returns False when a rebalance happened meanwhile: the held batch may belong to
+        partitions we no longer own (or will be re-delivered), so it must be dropped.
+        """
+        assignment = self.consumer.assignment()
+        if assignment:
+            self.consumer.pause(assignment)
+        msg = self.consumer.poll(0)
+        if msg is not None and msg.error() is None:  # cannot happen while paused
+            raise TransactionFailed(f"{self.name}: a paused consumer delivered a message")
+        assignment = self.consumer.assignment()
+        if assignment:
+            self.consumer.resume(assignment)
+        self._check_fatal()
+        return not self._rebalanced
+
+    # ---------------------------------------------------------------------------- the loop
+
+    def run(self, stop: threading.Event) -> None:
+        self.producer.init_transactions(30)
+        self.consumer.subscribe(self.topics, on_assign=self._assigned, on_revoke=self._revoked,
+                                on_lost=self._revoked)
+        try:
+            while not stop.is_set():
+                self.step()
+        finally:
+            self.close()
+
+    def step(self) -> None:
+        """One iteration: consume, prepare, transact. Public so tests can drive it."""
+        self._rebalanced = False
+        msgs = self.consumer.consume(self.batch_size, timeout=self.batch_timeout_s)
+        self._check_fatal()
+        batch = [m for m in msgs if self._usable(m)]
+        if not batch:
+            self._idle()
+            return
+        self._rebalanced = False
+        batch = self.handler.prepare(batch, self.keep_alive)
+        if self._rebalanced:
+            log.info("%s: rebalance during the wait; the batch will be re-read", self.name)
+            return
+        if batch:
+            self._transact(batch)
+
+    def _usable(self, msg: Message) -> bool:
+        err = msg.error()
+        if err is None:
+            return True
+        if err.fatal():
+            raise TransactionFailed(f"{self.name}: fatal consumer error: {err}")
+        if err.code() != KafkaError._PARTITION_EOF:
+            log.warning("%s: consumer error: %s", self.name, err)
+        return False
+
+    def _idle(self) -> None:
+        """Let the handler write outside any input batch (the agent's first progress markers)."""
+        out: Output | None = None
+
+        def begin() -> Output:
+            nonlocal out
+            if out is None:
+                self.producer.begin_transaction()
+                out = Output(self.producer)
+            return out
+
+        self.handler.idle(begin)
+        if out is not None and not self._commit_or_abort([]):
+            self.handler.aborted()
+
+    def _transact(self, batch: list[Message]) -> None:
+        for attempt in range(len(RETRY_DELAYS_S) + 1):
+            self.producer.begin_transaction()
+            out = Output(self.producer)
+            try:
+                self.handler.process(batch, out)
+            except BaseException:
+                self._abort_quietly()
+                raise
+            if self._commit_or_abort(batch):
+                return
+            self.handler.aborted()
+            if attempt == len(RETRY_DELAYS_S):
+                break
+            time.sleep(RETRY_DELAYS_S[attempt])
+            if not self.keep_alive():
+                # fenced or rebalanced: the batch is re-read from the committed offsets by
+                # whoever owns its partitions now
+                log.warning("%s: transaction aborted and the group rebalanced; batch dropped",
+                            self.name)
+                return
+            log.warning("%s: transaction aborted; retrying the batch", self.name)
+        raise TransactionFailed(f"{self.name}: the broker refused {len(RETRY_DELAYS_S) + 1} "
+                                "transactions in a row")
+
+    def _commit_or_abort(self, batch: list[Message]) -> bool:
+        """Commit outputs and offsets together. False when aborted (the caller may retry)."""
+        try:
+            if batch:
+                self.producer.send_offsets_to_transaction(
+                    _next_offsets(batch), self.consumer.consumer_group_metadata(), 30)
+            self.producer.commit_transaction(60)
+        except KafkaException as exc:
+            err: KafkaError = exc.args[0]
+            if err.fatal() or not err.txn_requires_abort():
+                raise TransactionFailed(f"{self.name}: transaction failed: {err}") from exc
+            self._abort_quietly()
+            self.aborts += 1
+            return False
+        self.transactions += 1
+        self.handler.committed()
+        return True
+
+    def _abort_quietly(self) -> None:
+        try:
+            self.producer.abort_transaction(30)
+        except KafkaException as exc:
+            raise TransactionFailed(f"{self.name}: could not abort: {exc.args[0]}") from exc
+
+    def close(self) -> None:
+        try:
+            self.consumer.close()
+        finally:
+            self.producer.flush(10)
+
+
+def _next_offsets(batch: list[Message]) -> list[TopicPartition]:
+    nxt: dict[tuple[str, int], int] = {}
+    for m in batch:
+        tp = (m.topic(), m.partition())
+        nxt[tp] = max(nxt.get(tp, 0), m.offset() + 1)
+    return [TopicPartition(t, p, o) for (t, p), o in nxt.items()]
