@@ -3,22 +3,32 @@
 Kafka's own committed offsets are only a hint here: the `kafka_positions` row written with the
 data is the truth, and on assignment we seek to it. A crash anywhere therefore either loses the
 whole batch (re-read) or keeps it with its position (skipped on re-read), never half.
+
+Error sites (README, "Guarantees"): a record the handler cannot use is the handler's to record
+as a failure; PostgreSQL unreachable or the connection lost is retried with backoff on a fresh
+connection for `db_retry_s`, then raises `DatabaseError` so the process exits for its
+supervisor; a fatal Kafka error raises at once: a sink must never look alive while doing nothing.
 """
 
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
+from typing import TypeVar
 
 import psycopg
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
+from sinks.exceptions import DatabaseError, SinkError
 from sinks.settings import SinkSettings
 
 log = logging.getLogger("consent.sinks")
 
 BatchHandler = Callable[[psycopg.Connection, list[Message]], None]
+Connect = Callable[[], psycopg.Connection]
+T = TypeVar("T")
 
 
 def install_stop_handlers(stop: threading.Event) -> None:
@@ -33,17 +43,32 @@ def install_stop_handlers(stop: threading.Event) -> None:
 
 class TrackedConsumer:
     def __init__(self, settings: SinkSettings, name: str, topics: list[str],
-                 conn: psycopg.Connection) -> None:
+                 connect: Connect, on_connect: Callable[[psycopg.Connection], None] | None = None
+                 ) -> None:
         self.name = name
-        self.conn = conn
+        self._connect = connect
+        self._on_connect = on_connect
+        self.conn = self._fresh_connection()
         self.batch = settings.sink_batch
-        self.consumer = Consumer(settings.consumer_config(name))
+        self.retry_s = settings.db_retry_s
+        self.consumer = Consumer(settings.consumer_config(name, **{"error_cb": self._error}))
         self.topics = [settings.topic(t) for t in topics]
         self.consumed = 0
+        self._fatal: KafkaError | None = None
 
-    def _on_assign(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
-        stored = self._positions()
-        self.conn.commit()
+    def _fresh_connection(self) -> psycopg.Connection:
+        conn = self._connect()
+        if self._on_connect is not None:
+            self._on_connect(conn)
+        return conn
+
+    def _error(self, err: KafkaError) -> None:
+        if err.fatal():
+            self._fatal = err
+        log.warning("%s: Kafka client error: %s", self.name, err)
+
+    def on_assign(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
+        stored = self._with_retry(lambda: self._positions())
         for tp in tps:
             if (tp.topic, tp.partition) in stored:
                 tp.offset = stored[(tp.topic, tp.partition)]
@@ -52,20 +77,46 @@ class TrackedConsumer:
     def _positions(self) -> dict[tuple[str, int], int]:
         rows = self.conn.execute(
             "SELECT topic, partition, next_offset FROM kafka_positions WHERE consumer = %s",
-            (self.name,))
+            (self.name,)).fetchall()
+        self.conn.commit()
         return {(t, p): o for t, p, o in rows}
 
+    def _with_retry(self, work: Callable[[], T]) -> T:
+        """Run `work`; on a lost or refused connection, reconnect with backoff, then give up."""
+        deadline = time.monotonic() + self.retry_s
+        delay = 0.2
+        while True:
+            try:
+                return work()
+            except psycopg.OperationalError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise DatabaseError(f"{self.name}: PostgreSQL unavailable for "
+                                        f"{self.retry_s:.0f}s ({exc.sqlstate or 'no answer'})"
+                                        ) from exc
+                log.warning("%s: PostgreSQL unavailable (%s); retrying in %.1fs", self.name,
+                            exc.sqlstate or type(exc).__name__, delay)
+                time.sleep(delay)
+                delay = min(5.0, delay * 2)
+                try:
+                    self.conn.close()
+                    self.conn = self._fresh_connection()
+                except (psycopg.OperationalError, DatabaseError):
+                    pass  # still down: the next attempt fails and waits again
+
     def process(self, msgs: list[Message], handler: BatchHandler) -> int:
-        """Apply one batch in one transaction; return how many messages were new."""
+        """Apply one batch in one transaction (retried on connection loss); return new count."""
+        return self._with_retry(lambda: self._process_once(msgs, handler))
+
+    def _process_once(self, msgs: list[Message], handler: BatchHandler) -> int:
         with self.conn.transaction():
-            seen = self._positions()
+            seen = self._positions_in_tx()
             fresh = [m for m in msgs if m.offset() >= seen.get((m.topic(), m.partition()), 0)]
             if fresh:
                 handler(self.conn, fresh)
                 nxt: dict[tuple[str, int], int] = {}
                 for m in fresh:
-                    nxt[(m.topic(), m.partition())] = max(nxt.get((m.topic(), m.partition()), 0),
-                                                         m.offset() + 1)
+                    tp = (m.topic(), m.partition())
+                    nxt[tp] = max(nxt.get(tp, 0), m.offset() + 1)
                 with self.conn.cursor() as cur:
                     cur.executemany(
                         "INSERT INTO kafka_positions (consumer, topic, partition, next_offset) "
@@ -75,19 +126,32 @@ class TrackedConsumer:
                         [(self.name, t, p, o) for (t, p), o in nxt.items()])
         return len(fresh)
 
+    def _positions_in_tx(self) -> dict[tuple[str, int], int]:
+        rows = self.conn.execute(
+            "SELECT topic, partition, next_offset FROM kafka_positions WHERE consumer = %s",
+            (self.name,)).fetchall()
+        return {(t, p): o for t, p, o in rows}
+
     def poll_batch(self, timeout: float = 0.5) -> list[Message]:
         msgs = self.consumer.consume(self.batch, timeout=timeout)
+        if self._fatal is not None:
+            raise SinkError(f"{self.name}: fatal Kafka error: {self._fatal}")
         good = []
         for m in msgs:
             err = m.error()
             if err is None:
                 good.append(m)
+            elif err.fatal():
+                raise SinkError(f"{self.name}: fatal Kafka error: {err}")
             elif err.code() != KafkaError._PARTITION_EOF:
-                log.warning("consumer error on %s: %s", m.topic(), err)
+                log.warning("%s: consumer error on %s: %s", self.name, m.topic(), err)
         return good
 
+    def subscribe(self) -> None:
+        self.consumer.subscribe(self.topics, on_assign=self.on_assign)
+
     def run(self, handler: BatchHandler, stop: threading.Event) -> None:
-        self.consumer.subscribe(self.topics, on_assign=self._on_assign)
+        self.subscribe()
         try:
             while not stop.is_set():
                 msgs = self.poll_batch()
@@ -96,4 +160,10 @@ class TrackedConsumer:
                 self.consumed += self.process(msgs, handler)
                 self.consumer.commit(asynchronous=True)
         finally:
+            self.close()
+
+    def close(self) -> None:
+        try:
             self.consumer.close()
+        finally:
+            self.conn.close()

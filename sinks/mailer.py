@@ -1,107 +1,202 @@
-"""Mailer sink: `mail-outbox` → SMTP, each request id sent at most once.
+"""Mailer sink: `mail-outbox` → SMTP, each request id sent at most once, several at a time.
 
-A request id is claimed in PostgreSQL (committed) before the SMTP transaction starts. If the
+A request id is claimed in PostgreSQL (committed) before its SMTP transaction starts. If the
 process dies mid-send the claim stays `sending` and the request is never retried: an uncertain
-mail is not sent twice (operators see it in `mail_sends`). A refused or failed attempt that
-certainly did not deliver is marked `retry` and tried again, up to a limit, then `failed`.
+mail is not sent twice (operators see it in `mail_sends`). Claims are taken a chunk at a time
+(`CLAIM_CHUNK`) and the chunk is sent over a pool of SMTP connections (`mailer_concurrency`),
+so a crash leaves at most one chunk uncertain.
+
+Error sites:
+- a record that is not an outbox record: a `sink_failures` row, and on;
+- a record that must not be mailed (`mail_checks.refusal`: address not normalised or not the
+  decided contact's, a line break in a header): `failed` with the reason, never sent;
+- a temporary SMTP refusal (4xx) or a lost connection: retried with backoff up to
+  `mailer_max_attempts`; a permanent one (5xx): `failed`, never retried;
+- the relay unreachable for every attempt: the claim goes back to `retry` (certainly not
+  delivered), the batch's position is not stored, and the process exits for its supervisor;
+  after the restart the batch is read again and those requests are sent.
 """
 
 import asyncio
+import functools
 import logging
 import threading
+from dataclasses import dataclass
 from email.utils import parseaddr
 
 import aiosmtplib
 import psycopg
 from confluent_kafka import Message
+from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 
+from schemas.contact import KeyHasher
 from schemas.records import OutboxRecord
 from sinks.db import connect
+from sinks.exceptions import SinkError
 from sinks.kafka_source import TrackedConsumer, install_stop_handlers
+from sinks.mail_checks import refusal, scrub
 from sinks.message import build_message
 from sinks.settings import SinkSettings
 
 log = logging.getLogger("consent.sinks.mailer")
 
 CONSUMER_NAME = "mailer"
+CLAIM_CHUNK = 64
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 
-class Mailer:
-    def __init__(self, settings: SinkSettings) -> None:
-        self.settings = settings
-        self.sent = 0
-        self.failed = 0
-        self.skipped = 0
-        self._smtp: aiosmtplib.SMTP | None = None
+class MailerMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.mails = Counter("consent_mails_total", "Mails handled by the mailer", ["state"],
+                             registry=r)
+        self.failures = Counter("consent_mailer_failures_total",
+                                "Outbox records the mailer could not use", ["kind"], registry=r)
 
-    async def _client(self) -> aiosmtplib.SMTP:
-        if self._smtp is None or not self._smtp.is_connected:
-            s = self.settings
-            self._smtp = aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port,
-                                         start_tls=s.smtp_starttls, timeout=30)
-            await self._smtp.connect()
-            if s.smtp_username and s.smtp_password:
-                await self._smtp.login(s.smtp_username, s.smtp_password.get_secret_value())
-        return self._smtp
+
+@dataclass
+class Result:
+    request_id: str
+    state: str  # sent | failed | retry
+    response: str
+
+
+class RelayUnreachable(SinkError):
+    """Every attempt failed to reach the SMTP relay; nothing was delivered."""
+
+
+class Mailer:
+    def __init__(self, settings: SinkSettings, metrics: MailerMetrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or MailerMetrics()
+        self.hasher = KeyHasher(settings.key_secret.get_secret_value())
+        self.sender = parseaddr(settings.mail_from)[1]
+        self._idle: asyncio.Queue[aiosmtplib.SMTP | None] = asyncio.Queue()
+        for _ in range(settings.mailer_concurrency):
+            self._idle.put_nowait(None)  # connections are opened on first use
+        self.sent = self.failed = self.skipped = 0
+
+    async def _connected(self, smtp: aiosmtplib.SMTP | None) -> aiosmtplib.SMTP:
+        if smtp is not None and smtp.is_connected:
+            return smtp
+        s = self.settings
+        smtp = aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port, start_tls=s.smtp_starttls,
+                               timeout=30)
+        await smtp.connect()
+        if s.smtp_username and s.smtp_password:
+            await smtp.login(s.smtp_username, s.smtp_password.get_secret_value())
+        return smtp
 
     async def close(self) -> None:
-        if self._smtp is not None and self._smtp.is_connected:
-            try:
-                await self._smtp.quit()
-            except aiosmtplib.SMTPException:
-                self._smtp.close()
+        while not self._idle.empty():
+            smtp = self._idle.get_nowait()
+            if smtp is not None and smtp.is_connected:
+                try:
+                    await smtp.quit()
+                except aiosmtplib.SMTPException:
+                    smtp.close()
 
-    @staticmethod
-    def claim(conn: psycopg.Connection, record: OutboxRecord) -> bool:
-        row = conn.execute(
-            "INSERT INTO mail_sends (request_id, contact_key, state) VALUES (%s, %s, 'sending') "
-            "ON CONFLICT (request_id) DO UPDATE SET state = 'sending', "
-            "attempts = mail_sends.attempts + 1, claimed_at = now() "
-            "WHERE mail_sends.state = 'retry' RETURNING attempts",
-            (record.request_id, record.contact_key)).fetchone()
-        conn.commit()
-        return row is not None
-
-    @staticmethod
-    def finish(conn: psycopg.Connection, request_id: str, state: str, response: str) -> None:
-        conn.execute("UPDATE mail_sends SET state = %s, finished_at = now(), smtp_response = %s "
-                     "WHERE request_id = %s", (state, response[:500], request_id))
-        conn.commit()
-
-    async def deliver(self, conn: psycopg.Connection, record: OutboxRecord) -> None:
-        if not self.claim(conn, record):
-            self.skipped += 1
-            return
-        msg = build_message(record, mail_from=self.settings.mail_from,
-                            unsubscribe_mailto=self.settings.unsubscribe_mailto)
+    async def send(self, record: OutboxRecord) -> Result:
+        """One mail over a pooled connection, with retries; never raises for SMTP trouble."""
+        try:
+            msg = build_message(record, mail_from=self.settings.mail_from,
+                                unsubscribe_mailto=self.settings.unsubscribe_mailto).as_bytes()
+        except (ValueError, TypeError):  # the email package refused a header
+            return Result(record.request_id, "failed", "could not build the message headers")
+        reached = False
+        reason = ""
         for attempt in range(self.settings.mailer_max_attempts):
+            smtp = await self._idle.get()
             try:
-                smtp = await self._client()
-                # Flattened here: aiosmtplib's own policy would fold (encode) long headers.
-                _errors, response = await smtp.sendmail(
-                    parseaddr(self.settings.mail_from)[1], [record.email], msg.as_bytes())
+                smtp = await self._connected(smtp)
+                reached = True
+                _errors, response = await smtp.sendmail(self.sender, [record.email], msg)
             except aiosmtplib.SMTPResponseException as exc:
-                if exc.code >= 500:  # permanent: never delivered, do not retry
-                    self.failed += 1
-                    self.finish(conn, record.request_id, "failed", f"{exc.code} {exc.message}")
-                    log.warning("mail refused permanently: request_id=%s code=%s",
-                                record.request_id, exc.code)
-                    return
-                reason = f"{exc.code} {exc.message}"
+                reason = scrub(f"{exc.code} {exc.message}", record.email)
+                if exc.code >= 500:
+                    return Result(record.request_id, "failed", reason)
             except (aiosmtplib.SMTPException, OSError) as exc:
                 reason = type(exc).__name__
-                self._smtp = None
+                if smtp is not None:
+                    smtp.close()
+                smtp = None
             else:
-                self.sent += 1
-                self.finish(conn, record.request_id, "sent", response)
-                return
+                return Result(record.request_id, "sent", scrub(response, record.email))
+            finally:
+                self._idle.put_nowait(smtp)
             log.warning("mail attempt %s failed: request_id=%s reason=%s", attempt + 1,
                         record.request_id, reason)
             await asyncio.sleep(RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)])
-        self.failed += 1
-        self.finish(conn, record.request_id, "failed", "gave up after retries")
+        if not reached:
+            return Result(record.request_id, "retry", "relay unreachable")
+        return Result(record.request_id, "failed", f"gave up after retries ({reason})")
+
+    # --------------------------------------------------------------------------- claims
+
+    @staticmethod
+    def claim(conn: psycopg.Connection, records: list[OutboxRecord]) -> list[OutboxRecord]:
+        """Claim request ids (committed before any SMTP); returns the ones now ours."""
+        if not records:
+            return []
+        rows = conn.execute(
+            "INSERT INTO mail_sends (request_id, contact_key, state) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) "
+            "ON CONFLICT (request_id) DO UPDATE SET state = 'sending', "
+            "attempts = mail_sends.attempts + 1, claimed_at = now() "
+            "WHERE mail_sends.state = 'retry' RETURNING request_id",
+            ([r.request_id for r in records], [r.contact_key for r in records],
+             ["sending"] * len(records))).fetchall()
+        conn.commit()
+        ours = {r[0] for r in rows}
+        return [r for r in records if r.request_id in ours]
+
+    @staticmethod
+    def refuse(conn: psycopg.Connection, refused: list[tuple[OutboxRecord, str]]) -> None:
+        if not refused:
+            return
+        conn.cursor().executemany(
+            "INSERT INTO mail_sends (request_id, contact_key, state, finished_at, smtp_response) "
+            "VALUES (%s, %s, 'failed', now(), %s) ON CONFLICT (request_id) DO NOTHING",
+            [(r.request_id[:200], r.contact_key[:64], f"refused: {why}") for r, why in refused])
+        conn.commit()
+
+    @staticmethod
+    def finish(conn: psycopg.Connection, results: list[Result]) -> None:
+        conn.cursor().executemany(
+            "UPDATE mail_sends SET state = %s, finished_at = now(), smtp_response = %s "
+            "WHERE request_id = %s", [(r.state, r.response, r.request_id) for r in results])
+        conn.commit()
+
+    async def deliver_batch(self, conn: psycopg.Connection, records: list[OutboxRecord]) -> None:
+        unreachable = False
+        refused = [(r, why) for r in records if (why := refusal(r, self.hasher)) is not None]
+        self.refuse(conn, refused)
+        for r, why in refused:
+            self.failed += 1
+            self.metrics.mails.labels("refused").inc()
+            log.warning("mail refused before sending: request_id=%s reason=%s", r.request_id,
+                        why)
+        bad = {id(r) for r, _ in refused}
+        good = [r for r in records if id(r) not in bad]
+        for i in range(0, len(good), CLAIM_CHUNK):
+            chunk = good[i:i + CLAIM_CHUNK]
+            claimed = self.claim(conn, chunk)
+            self.skipped += len(chunk) - len(claimed)
+            results = await asyncio.gather(*(self.send(r) for r in claimed))
+            self.finish(conn, list(results))
+            for res in results:
+                self.metrics.mails.labels(res.state).inc()
+                if res.state == "sent":
+                    self.sent += 1
+                elif res.state == "failed":
+                    self.failed += 1
+                else:
+                    unreachable = True
+        if unreachable:
+            raise RelayUnreachable(f"SMTP relay {self.settings.smtp_host}:"
+                                   f"{self.settings.smtp_port} unreachable")
 
 
 def run_mailer(settings: SinkSettings, stop: threading.Event | None = None) -> None:
@@ -112,29 +207,45 @@ def run_mailer(settings: SinkSettings, stop: threading.Event | None = None) -> N
 
 async def _run(settings: SinkSettings, stop: threading.Event) -> None:
     mailer = Mailer(settings)
-    with connect(settings) as conn, connect(settings) as claims:
-        source = TrackedConsumer(settings, CONSUMER_NAME, ["mail-outbox"], conn)
-        source.consumer.subscribe(source.topics, on_assign=source._on_assign)
-        log.info("mailer started: smtp=%s:%s", settings.smtp_host, settings.smtp_port)
-        try:
-            while not stop.is_set():
-                msgs = await asyncio.to_thread(source.poll_batch)
-                if not msgs:
-                    continue
-                for m in msgs:
-                    await _deliver_one(mailer, claims, m)
-                source.process(msgs, lambda _c, _m: None)
-                source.consumer.commit(asynchronous=True)
-        finally:
-            source.consumer.close()
-            await mailer.close()
-
-
-async def _deliver_one(mailer: Mailer, claims: psycopg.Connection, m: Message) -> None:
+    source = TrackedConsumer(settings, CONSUMER_NAME, ["mail-outbox"], lambda: connect(settings))
+    claims = connect(settings)
+    source.subscribe()
+    log.info("mailer started: smtp=%s:%s concurrency=%s", settings.smtp_host,
+             settings.smtp_port, settings.mailer_concurrency)
     try:
-        record = OutboxRecord.model_validate_json(m.value())
-    except ValidationError:
-        log.error("unreadable outbox record skipped: partition=%s offset=%s", m.partition(),
-                  m.offset())
-        return
-    await mailer.deliver(claims, record)
+        while not stop.is_set():
+            msgs = await asyncio.to_thread(source.poll_batch)
+            if not msgs:
+                continue
+            records, failures = _parse(msgs)
+            await mailer.deliver_batch(claims, records)
+            source.process(msgs, functools.partial(_record_failures, failures=failures,
+                                                   mailer=mailer))
+            source.consumer.commit(asynchronous=True)
+    finally:
+        source.close()
+        claims.close()
+        await mailer.close()
+
+
+def _parse(msgs: list[Message]) -> tuple[list[OutboxRecord], list[Message]]:
+    records, failures = [], []
+    for m in msgs:
+        try:
+            records.append(OutboxRecord.model_validate_json(m.value() or b""))
+        except ValidationError:
+            failures.append(m)
+    return records, failures
+
+
+def _record_failures(conn: psycopg.Connection, _fresh: list[Message], *,
+                     failures: list[Message], mailer: Mailer) -> None:
+    for m in failures:
+        mailer.metrics.failures.labels("invalid_record").inc()
+        log.error("unreadable outbox record: partition=%s offset=%s", m.partition(), m.offset())
+    if failures:
+        conn.cursor().executemany(
+            'INSERT INTO sink_failures (consumer, topic, partition, "offset", stage, kind, '
+            "reason) VALUES (%s,%s,%s,%s,'deserialization','invalid_record',"
+            "'not a valid mail-outbox record') ON CONFLICT DO NOTHING",
+            [(CONSUMER_NAME, "mail-outbox", m.partition(), m.offset()) for m in failures])

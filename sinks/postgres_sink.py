@@ -1,144 +1,125 @@
-"""PostgreSQL sink: consent ledger, current consent, mail decisions, dead-letter index.
+"""PostgreSQL sink: consent ledger, current consent, mail decisions, profiles, dead letters.
 
-Every write is an idempotent upsert keyed by what makes the record unique (event id and scope,
-request id, topic position), so replays and duplicate events change nothing.
+Every write is an idempotent upsert keyed by what makes the record unique (contact, event and
+scope; request id; topic position), so replays and duplicate events change nothing.
+
+Error sites:
+- a record that is not what its topic promises (bad JSON, wrong fields): a `sink_failures` row
+  with the reason, in the batch's transaction, and the sink goes on (never the content);
+- a record PostgreSQL refuses (beyond the NULs `postgres_rows` already replaces): the batch is
+  retried record by record under savepoints, the refused one becomes a `sink_failures` row
+  with its SQLSTATE, the rest are stored;
+- PostgreSQL unreachable: retried with backoff, then the process exits (`kafka_source`).
+Each site has a counter (`SinkMetrics`).
 """
 
-import json
 import logging
 import threading
-from typing import Any
 
 import psycopg
 from confluent_kafka import Message
-from pydantic import ValidationError
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from schemas.records import (
-    ConsentChange,
-    ContactProfile,
-    DeadLetter,
-    OutboxRecord,
-    SuppressedRecord,
-)
 from sinks.db import connect
 from sinks.kafka_source import TrackedConsumer, install_stop_handlers
+from sinks.postgres_copy import prepare_session, write
+from sinks.postgres_rows import TOPICS, Failure, Rows, collect
 from sinks.settings import SinkSettings
 
 log = logging.getLogger("consent.sinks.postgres")
 
-TOPICS = ["consent-changes", "mail-outbox", "mail-suppressed", "dead-letters", "contacts"]
 CONSUMER_NAME = "postgres-sink"
 
 
+class SinkMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.rows = Counter("consent_sink_rows_total", "Rows written by the PostgreSQL sink",
+                            ["table"], registry=r)
+        self.failures = Counter("consent_sink_failures_total",
+                                "Records the sink could not store", ["topic", "stage", "kind"],
+                                registry=r)
+        self.last_batch = Gauge("consent_sink_last_batch_timestamp_seconds",
+                                "Unix time of the last stored batch", registry=r)
+
+
 class PostgresWriter:
-    def __init__(self, settings: SinkSettings) -> None:
+    def __init__(self, settings: SinkSettings, metrics: SinkMetrics | None = None) -> None:
         self.base = {settings.topic(t): t for t in TOPICS}
+        self.metrics = metrics or SinkMetrics()
         self.rejected = 0
 
     def __call__(self, conn: psycopg.Connection, msgs: list[Message]) -> None:
-        ledger: list[tuple[Any, ...]] = []
-        current: dict[tuple[str, str], tuple[Any, ...]] = {}
-        decisions: list[tuple[Any, ...]] = []
-        letters: list[tuple[Any, ...]] = []
-        erasures: list[tuple[Any, ...]] = []
-        contacts: list[tuple[str, ContactProfile | None]] = []  # in offset order
+        rows = collect(msgs, self.base)
+        try:
+            with conn.transaction():  # a savepoint inside the batch's transaction
+                write(conn, rows)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            log.warning("PostgreSQL refused a batch (%s); storing record by record",
+                        exc.sqlstate)
+            rows = self._one_by_one(conn, msgs)
+        self._record_failures(conn, rows.failures)
+        self._count(rows)
+
+    def _one_by_one(self, conn: psycopg.Connection, msgs: list[Message]) -> Rows:
+        total = Rows()
         for m in msgs:
-            base = self.base.get(m.topic(), "")
+            single = collect([m], self.base)
+            total.failures.extend(single.failures)
             try:
-                if base == "consent-changes":
-                    c = ConsentChange.model_validate_json(m.value())
-                    ledger.append((c.contact_key, c.event_id, c.event_type, c.source,
-                                   c.occurred_at, c.processed_at, c.policy_version, c.scope,
-                                   c.action, c.applied, c.rule, json.dumps(c.evidence),
-                                   c.detected))
-                    if c.scope == "erasure":
-                        erasures.append((c.contact_key, c.event_id,
-                                         c.evidence.get("request_ref", ""), c.occurred_at))
-                    for purpose, status in c.effective.items():
-                        current[(c.contact_key, purpose)] = (
-                            c.contact_key, purpose, status, c.event_id, c.policy_version,
-                            c.processed_at)
-                elif base == "mail-outbox":
-                    o = OutboxRecord.model_validate_json(m.value())
-                    decisions.append((o.request_id, o.contact_key, o.purpose.value, "forwarded",
-                                      None, None, False, o.campaign, o.event_id,
-                                      o.policy_version, o.requested_at, o.decided_at))
-                elif base == "mail-suppressed":
-                    s = SuppressedRecord.model_validate_json(m.value())
-                    decisions.append((s.request_id, s.contact_key, s.purpose.value, "suppressed",
-                                      s.reason, s.rule, s.detected, s.campaign, s.event_id,
-                                      s.policy_version, s.requested_at, s.decided_at))
-                elif base == "contacts":
-                    key = (m.key() or b"").decode("ascii", "replace")
-                    value = m.value()
-                    contacts.append((key, None if value is None
-                                     else ContactProfile.model_validate_json(value)))
-                elif base == "dead-letters":
-                    d = DeadLetter.model_validate_json(m.value())
-                    letters.append((d.topic, d.partition, d.offset, d.kind, d.stage, d.reason,
-                                    d.failed_at))
-            except ValidationError:
-                self.rejected += 1
-                log.error("unreadable record skipped: topic=%s partition=%s offset=%s",
-                          m.topic(), m.partition(), m.offset())
+                with conn.transaction():
+                    write(conn, single)
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as exc:
+                base = self.base.get(m.topic(), "")
+                total.failures.append(Failure(
+                    base, m.partition(), m.offset(), "processing", f"sqlstate_{exc.sqlstate}",
+                    f"PostgreSQL refused the record (SQLSTATE {exc.sqlstate})"))
+                continue
+            total.ledger += single.ledger
+            total.decisions += single.decisions
+            total.current.update(single.current)
+            total.contacts.update(single.contacts)
+            total.letters += single.letters
+            total.erasures += single.erasures
+        return total
+
+    def _record_failures(self, conn: psycopg.Connection, failures: list[Failure]) -> None:
+        if not failures:
+            return
         with conn.cursor() as cur:
-            if ledger:
-                cur.executemany(
-                    "INSERT INTO consent_ledger (contact_key, event_id, event_type, source, "
-                    "occurred_at, processed_at, policy_version, scope, action, applied, rule, "
-                    "evidence, detected) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-                    "ON CONFLICT (event_id, scope) DO NOTHING", ledger)
-            if current:
-                cur.executemany(
-                    "INSERT INTO consent_current (contact_key, purpose, status, event_id, "
-                    "policy_version, updated_at) VALUES (%s,%s,%s,%s,%s,%s) "
-                    "ON CONFLICT (contact_key, purpose) DO UPDATE SET status = EXCLUDED.status, "
-                    "event_id = EXCLUDED.event_id, policy_version = EXCLUDED.policy_version, "
-                    "updated_at = EXCLUDED.updated_at "
-                    "WHERE consent_current.updated_at <= EXCLUDED.updated_at",
-                    list(current.values()))
-            if decisions:
-                cur.executemany(
-                    "INSERT INTO mail_decisions (request_id, contact_key, purpose, outcome, "
-                    "reason, rule, detected, campaign, event_id, policy_version, requested_at, "
-                    "decided_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-                    "ON CONFLICT (request_id) DO NOTHING", decisions)
-            for key, profile in contacts:
-                if profile is None:
-                    cur.execute("DELETE FROM contacts WHERE contact_key = %s", (key,))
-                    continue
-                cur.execute(
-                    "INSERT INTO contacts (contact_key, email, name, company, phone, address, "
-                    "country, sources, first_seen, last_seen) "
-                    "VALUES (%s,%s,%s,%s,%s,%s,%s,ARRAY[%s],%s,%s) "
-                    "ON CONFLICT (contact_key) DO UPDATE SET email = EXCLUDED.email, "
-                    "name = coalesce(EXCLUDED.name, contacts.name), "
-                    "company = coalesce(EXCLUDED.company, contacts.company), "
-                    "phone = coalesce(EXCLUDED.phone, contacts.phone), "
-                    "address = coalesce(EXCLUDED.address, contacts.address), "
-                    "country = coalesce(EXCLUDED.country, contacts.country), "
-                    "sources = ARRAY(SELECT DISTINCT unnest(contacts.sources || EXCLUDED.sources) "
-                    "ORDER BY 1), first_seen = least(contacts.first_seen, EXCLUDED.first_seen), "
-                    "last_seen = greatest(contacts.last_seen, EXCLUDED.last_seen)",
-                    (key, profile.email, profile.name, profile.company, profile.phone,
-                     profile.address, profile.country, profile.source, profile.seen_at,
-                     profile.seen_at))
-            if erasures:
-                cur.executemany("DELETE FROM contacts WHERE contact_key = %s",
-                                [(e[0],) for e in erasures])
-                cur.executemany(
-                    "INSERT INTO erasures (contact_key, event_id, request_ref, requested_at) "
-                    "VALUES (%s,%s,%s,%s) ON CONFLICT (event_id) DO NOTHING", erasures)
-            if letters:
-                cur.executemany(
-                    'INSERT INTO dead_letters (topic, partition, "offset", kind, stage, reason, '
-                    "failed_at) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING", letters)
+            cur.executemany(
+                'INSERT INTO sink_failures (consumer, topic, partition, "offset", stage, kind, '
+                "reason) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+                [(CONSUMER_NAME, f.topic, f.partition, f.offset, f.stage, f.kind, f.reason)
+                 for f in failures])
+        for f in failures:
+            self.rejected += 1
+            self.metrics.failures.labels(f.topic, f.stage, f.kind).inc()
+            log.error("record not stored: topic=%s partition=%s offset=%s stage=%s reason=%s",
+                      f.topic, f.partition, f.offset, f.stage, f.reason)
+
+    def _count(self, rows: Rows) -> None:
+        m = self.metrics.rows
+        for table, n in (("consent_ledger", len(rows.ledger)),
+                         ("consent_current", len(rows.current)),
+                         ("mail_decisions", len(rows.decisions)),
+                         ("contacts", len(rows.contacts)), ("erasures", len(rows.erasures)),
+                         ("dead_letters", len(rows.letters))):
+            if n:
+                m.labels(table).inc(n)
+        self.metrics.last_batch.set_to_current_time()
 
 
-def run_postgres_sink(settings: SinkSettings, stop: threading.Event | None = None) -> None:
+def run_postgres_sink(settings: SinkSettings, stop: threading.Event | None = None,
+                      metrics: SinkMetrics | None = None) -> None:
     stop = stop or threading.Event()
     install_stop_handlers(stop)
-    with connect(settings) as conn:
-        source = TrackedConsumer(settings, CONSUMER_NAME, TOPICS, conn)
-        log.info("postgres sink started")
-        source.run(PostgresWriter(settings), stop)
+    source = TrackedConsumer(settings, CONSUMER_NAME, TOPICS, lambda: connect(settings),
+                             on_connect=prepare_session)
+    log.info("postgres sink started")
+    source.run(PostgresWriter(settings, metrics), stop)

@@ -15,5 +15,9 @@ class SinkSettings(ClientSettings):
     smtp_password: SecretStr | None = None
     mail_from: str = "Example Software <news@example.com>"
     unsubscribe_mailto: str = "unsubscribe@example.com"
-    sink_batch: int = Field(default=500, ge=1)
+    sink_batch: int = Field(default=5000, ge=1, description="records per PostgreSQL transaction")
+    db_retry_s: float = Field(default=60.0, gt=0, description="how long a sink retries an "
+                              "unreachable PostgreSQL before it exits for its supervisor")
     mailer_max_attempts: int = Field(default=5, ge=1)
+    mailer_concurrency: int = Field(default=8, ge=1, le=100,
+                                    description="SMTP connections sending at once")
