@@ -49,10 +49,17 @@ class ClientSettings(BaseSettings):
             }
         )
 
+    def group_id(self, name: str) -> str:
+        """A consumer group of this deployment: prefixed like its topics, so tenants stay apart."""
+        return f"{self.topic_prefix}{name}"
+
     def consumer_config(self, group: str, **extra: Any) -> dict[str, Any]:
-        """Manual commits, from the beginning, and never a record of an aborted transaction."""
+        """Manual commits, from the beginning, and never a record of an aborted transaction.
+
+        `group` is used as it is: callers name it with `group_id` or the app id.
+        """
         return self.to_librdkafka(**{
-            "group.id": f"{self.topic_prefix}{group}",
+            "group.id": group,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",

@@ -51,7 +51,8 @@ class TrackedConsumer:
         self.conn = self._fresh_connection()
         self.batch = settings.sink_batch
         self.retry_s = settings.db_retry_s
-        self.consumer = Consumer(settings.consumer_config(name, **{"error_cb": self._error}))
+        self.consumer = Consumer(settings.consumer_config(settings.group_id(name),
+                                                          **{"error_cb": self._error}))
         self.topics = [settings.topic(t) for t in topics]
         self.consumed = 0
         self._fatal: KafkaError | None = None

@@ -95,7 +95,7 @@ class TransactionalLoop:
             "error_cb": self._client_error,
             **(consumer_extra or {})}))
         self.producer = Producer(settings.producer_config(**{
-            "transactional.id": f"{settings.topic_prefix}{group}-{uuid.uuid4().hex[:12]}",
+            "transactional.id": f"{group}-{uuid.uuid4().hex[:12]}",
             "transaction.timeout.ms": 60_000,
             "linger.ms": 1,
             "error_cb": self._client_error,
