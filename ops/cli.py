@@ -68,11 +68,9 @@ def _sink(args: argparse.Namespace) -> int:
 
 
 def _lookup(args: argparse.Namespace) -> int:
-    from ops.lookup import lookup, render_lookup
-    from sinks.settings import SinkSettings
+    from ops.lookup import run_lookup
 
-    render_lookup(lookup(SinkSettings(), args.email), Console())
-    return 0
+    return run_lookup(args.email)
 
 
 def _demo(args: argparse.Namespace) -> int:
