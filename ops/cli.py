@@ -68,11 +68,9 @@ def _sink(args: argparse.Namespace) -> int:
 
 
 def _lookup(args: argparse.Namespace) -> int:
-    from ops.lookup import lookup, render_lookup
-    from sinks.settings import SinkSettings
+    from ops.lookup import run_lookup
 
-    render_lookup(lookup(SinkSettings(), args.email), Console())
-    return 0
+    return run_lookup(args.email)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -103,41 +101,9 @@ def _smtp_capture(args: argparse.Namespace) -> int:
 
 
 def _import_suppressions(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from ops.importing import run_import
 
-    from rich.progress import Progress
-    from rich.table import Table
-
-    from schemas.settings import ClientSettings
-    from sources.producer import EventProducer
-    from sources.suppression_import import import_file
-
-    settings = ClientSettings()
-    path = Path(args.file)
-    total = sum(1 for _ in path.open(encoding="utf-8-sig", errors="replace")) - 1 \
-        if path.exists() else None
-    producer = EventProducer(settings)
-    with Progress(console=console) as progress:
-        task = progress.add_task(f"importing {path.name}", total=total)
-        report = import_file(path, producer, settings.key_secret.get_secret_value(),
-                             progress=lambda: progress.advance(task))
-    producer.close()
-    table = Table(title=f"import of {path.name}")
-    table.add_column("result")
-    table.add_column("lines", justify="right")
-    table.add_row("imported as explicit opt-outs (acknowledged)", str(report.imported))
-    table.add_row("duplicates within the file", str(report.duplicates_in_file))
-    for reason, n in sorted(report.rejected.items()):
-        table.add_row(f"rejected: {reason}", str(n))
-    Console().print(table)
-    rejected = sum(report.rejected.values())
-    print(f"imported={report.imported} duplicates_in_file={report.duplicates_in_file} "
-          f"rejected={rejected}")
-    if report.rejected_lines:
-        shown = ", ".join(map(str, report.rejected_lines[:20]))
-        more = " …" if len(report.rejected_lines) > 20 else ""
-        console.print(f"rejected line numbers: {shown}{more}")
-    return 0
+    return run_import(args.file)
 
 
 def _unsubscribe_server(args: argparse.Namespace) -> int:

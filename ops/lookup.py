@@ -1,16 +1,29 @@
 """`consent lookup EMAIL`: what we hold on one person and why we did (not) mail them.
 
 The address is hashed to the contact key here and never stored or printed beyond what the
-operator typed.
+operator typed; an address that is not valid is refused with the reason only.
+
+Everything printed from the database is shown, never obeyed (`ops.terminal`): stored text came
+from integrators and the public. And whatever PostgreSQL can store, lookup can show: a
+`timestamptz` Python cannot hold (after 9999, BC, infinity) is shown as PostgreSQL's own text,
+and a `jsonb` Python's parser refuses (a 5,000-digit number, deep nesting) as its JSON text.
 """
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import psycopg
+from psycopg.types.datetime import TimestamptzLoader
+from psycopg.types.json import set_json_loads
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from ops.terminal import cell, visible
 from schemas.contact import contact_key
+from schemas.exceptions import InvalidEmail
 from sinks.db import connect
 from sinks.settings import SinkSettings
 
@@ -25,9 +38,34 @@ class LookupResult:
     erasures: list[tuple[Any, ...]] | None = None
 
 
+class LenientTimestamptzLoader(TimestamptzLoader):
+    """A `timestamptz` as a datetime, or as PostgreSQL's text when Python cannot hold it."""
+
+    def load(self, data: Any) -> datetime | str:
+        try:
+            return super().load(data)
+        except psycopg.DataError:
+            return bytes(data).decode("utf-8", errors="replace")
+
+
+def lenient_json(data: bytes | str) -> Any:
+    """Parsed JSON, or the JSON text itself when Python's parser refuses it."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+
+
+def _prepare(conn: psycopg.Connection) -> None:
+    conn.execute("SET TIME ZONE 'UTC'")  # one zone for every time shown, whatever the server's
+    conn.adapters.register_loader("timestamptz", LenientTimestamptzLoader)
+    set_json_loads(lenient_json, conn)
+
+
 def lookup(settings: SinkSettings, email: str, history_limit: int = 50) -> LookupResult:
     key = contact_key(email, settings.key_secret.get_secret_value())
     with connect(settings) as conn:
+        _prepare(conn)
         current = conn.execute(
             "SELECT purpose, status, updated_at, policy_version FROM consent_current "
             "WHERE contact_key = %s ORDER BY purpose", (key,)).fetchall()
@@ -36,8 +74,8 @@ def lookup(settings: SinkSettings, email: str, history_limit: int = 50) -> Looku
             "detected, policy_version FROM consent_ledger WHERE contact_key = %s "
             "ORDER BY occurred_at DESC, id DESC LIMIT %s", (key, history_limit)).fetchall()
         decisions = conn.execute(
-            "SELECT decided_at, request_id, purpose, outcome, reason, rule FROM mail_decisions "
-            "WHERE contact_key = %s ORDER BY decided_at DESC LIMIT %s",
+            "SELECT decided_at, request_id, purpose, outcome, reason, rule, campaign "
+            "FROM mail_decisions WHERE contact_key = %s ORDER BY decided_at DESC LIMIT %s",
             (key, history_limit)).fetchall()
         profile = conn.execute(
             "SELECT email, name, company, phone, address, country, sources, first_seen, last_seen "
@@ -48,50 +86,82 @@ def lookup(settings: SinkSettings, email: str, history_limit: int = 50) -> Looku
     return LookupResult(key, current, history, decisions, profile, erasures)
 
 
+def when(value: object, *, date_only: bool = False) -> str:
+    """A stored time for display: ISO 8601, or the database's own text for an extreme one."""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if date_only else value.isoformat(timespec="seconds")
+    return visible(value)
+
+
+def evidence_text(evidence: object) -> str:
+    """`key=value, …` for an object, else the JSON as it is (jsonb may hold any value)."""
+    if isinstance(evidence, dict):
+        return ", ".join(f"{visible(k)}={visible(v)}" for k, v in evidence.items())
+    if evidence is None:
+        return ""
+    return visible(evidence if isinstance(evidence, str) else json.dumps(evidence))
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    return table
+
+
 def render_lookup(result: LookupResult, console: Console) -> None:
-    console.print(f"contact key [bold]{result.contact_key}[/bold]")
+    console.print(Text.assemble("contact key ", (result.contact_key, "bold")))
     if not result.current and not result.history:
         console.print("never seen: every mail is suppressed as [bold]no_relationship[/bold]")
         return
     if result.profile is not None:
         email, name, company, phone, address, country, sources, first, last = result.profile
-        held = Table(title="Personal data held (from the compacted contacts topic)")
-        held.add_column("field")
-        held.add_column("value")
+        held = _table("Personal data held (from the compacted contacts topic)", "field", "value")
+        given_via = ", ".join(map(str, sources)) if isinstance(sources, list) else sources
         for label, value in (("e-mail", email), ("name", name), ("company", company),
                              ("phone", phone), ("address", address), ("country", country),
-                             ("given via", ", ".join(sources)),
-                             ("first / last seen", f"{first:%Y-%m-%d} / {last:%Y-%m-%d}")):
+                             ("given via", given_via),
+                             ("first / last seen",
+                              f"{when(first, date_only=True)} / {when(last, date_only=True)}")):
             if value:
-                held.add_row(label, str(value))
+                held.add_row(label, cell(value))
         console.print(held)
     else:
         console.print("no personal data held")
     for requested_at, ref, erased_at in result.erasures or []:
-        console.print(f"[bold]erased[/bold]: request {ref} of {requested_at:%Y-%m-%d %H:%M}, "
-                      f"done {erased_at:%Y-%m-%d %H:%M}; only the keyed hash remains")
-    cur = Table(title="Current consent")
-    for col in ("purpose", "status", "since", "policy"):
-        cur.add_column(col)
+        console.print(Text.assemble(
+            ("erased", "bold"), f": request {visible(ref)} of {when(requested_at)}, done "
+            f"{when(erased_at)}; only the keyed hash remains"))
+    cur = _table("Current consent", "purpose", "status", "since", "policy")
     for purpose, status, at, version in result.current:
         style = "green" if status == "allowed" else "red"
-        cur.add_row(purpose, f"[{style}]{status}[/{style}]", at.isoformat(timespec="seconds"),
-                    version)
+        cur.add_row(cell(purpose), cell(status, style), Text(when(at)), cell(version))
     console.print(cur)
-    hist = Table(title="History (newest first)")
-    for col in ("event time", "event", "source", "scope", "action", "applied", "rule", "evidence"):
-        hist.add_column(col)
+    hist = _table("History (newest first)", "event time", "event", "source", "scope", "action",
+                  "applied", "rule", "evidence")
     for at, etype, src, scope, action, applied, rule, evidence, detected, _v in result.history:
-        ev = ", ".join(f"{k}={v}" for k, v in (evidence or {}).items())
-        hist.add_row(at.isoformat(timespec="seconds"), etype, src, scope, action,
+        hist.add_row(Text(when(at)), cell(etype), cell(src), cell(scope), cell(action),
                      "yes" if applied else "superseded",
-                     rule + (" (detected, review)" if detected else ""), ev)
+                     Text(visible(rule) + (" (detected, review)" if detected else "")),
+                     Text(evidence_text(evidence)))
     console.print(hist)
     if result.decisions:
-        dec = Table(title="Mail decisions (newest first)")
-        for col in ("decided", "request", "purpose", "outcome", "reason", "rule"):
-            dec.add_column(col)
-        for at, rid, purpose, outcome, reason, rule in result.decisions:
-            dec.add_row(at.isoformat(timespec="seconds"), rid, purpose, outcome, reason or "",
-                        rule or "")
+        dec = _table("Mail decisions (newest first)", "decided", "request", "purpose", "outcome",
+                     "reason", "rule", "campaign")
+        for at, rid, purpose, outcome, reason, rule, campaign in result.decisions:
+            dec.add_row(Text(when(at)), cell(rid), cell(purpose), cell(outcome), cell(reason),
+                        cell(rule), cell(campaign))
         console.print(dec)
+
+
+def run_lookup(email: str, console: Console | None = None) -> int:
+    """The command: exit 2 with the reason (never the address) when the address is not valid."""
+    settings = SinkSettings()
+    try:
+        result = lookup(settings, email)
+    except InvalidEmail as exc:
+        Console(stderr=True, soft_wrap=True).print(
+            Text(f"error: not a valid e-mail address: {exc}", style="red"))
+        return 2
+    render_lookup(result, console or Console())
+    return 0
