@@ -55,7 +55,7 @@ Accuracy, honestly
 ------------------
 On the test corpus the rules reach 100 % recall, but that corpus was used to write them, so it
 is a regression check, not an accuracy claim. Fresh phrasings written *after* the rules and
-measured blind (four rounds, 50-100 messages each, see ``tests/unit/optout_corpus.py``) were
+measured blind (four rounds, 50-100 messages each, see ``tests/unit/streams/optout_corpus/dev.py``) were
 detected 57 %, 75 %, 67 % and 78 % of the time, with 0-6 % false positives on ordinary
 messages; each round was then used to generalise the rules. Expect recall on real, unseen
 customer text well below the corpus figure. Regular expressions cannot understand a request
@@ -65,7 +65,7 @@ support messages that were *not* detected, by sampling them.
 
 How to add a rule or a language
 -------------------------------
-1. Add phrasings to ``tests/unit/optout_corpus.py`` first (``OPT_OUT`` and, just as important,
+1. Add phrasings to ``tests/unit/streams/optout_corpus/dev.py`` first (``OPT_OUT`` and, just as important,
    ordinary messages in that language to ``ORDINARY``), written the way customers write.
    Better still, measure a batch blind before touching the rules, as the corpus did.
 2. Add :class:`Rule` entries to :data:`RULES` with :func:`_rule`: id

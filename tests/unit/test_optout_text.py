@@ -1,8 +1,9 @@
 """Free-text opt-out detection: measured recall / false positives, canonical phrases, safety.
 
-The corpus (``optout_corpus.py``) is synthetic and hand-written; see its docstring for how it
-was built and for the blind figures that estimate accuracy on unseen phrasings. Run with ``-s``
-to see the measurement; set ``OPTOUT_REPORT=/path/file`` to also write it to a file.
+The corpus (``tests/unit/streams/optout_corpus/dev.py``) is synthetic and hand-written; see its
+docstring for how it was built and for the blind figures that estimate accuracy on unseen
+phrasings. Run with ``-s`` to see the measurement; set ``OPTOUT_REPORT=/path/file`` to also
+write it to a file.
 """
 
 import dataclasses
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.optout_text import LANGUAGES, RULES, OptOutMatch, detect_opt_out, normalise
-from tests.unit.optout_corpus import OPT_OUT, ORDINARY
+from tests.unit.streams.optout_corpus.dev import OPT_OUT, ORDINARY
 
 RULE_IDS = frozenset(rule.id for rule in RULES)
 MIN_RECALL = 0.99
