@@ -17,13 +17,13 @@ module per language (``en``, ``nl``, ``fr``, ``de``, ``es``) supplies the words.
 detection is pure and cheap (see ``bench.measure_cost``); its evidence holds no message text.
 """
 
-from streams.optout import en, nl
+from streams.optout import de, en, es, fr, nl
 from streams.optout.engine import run
 from streams.optout.model import Detection, Outcome
 
 __all__ = ["LANGUAGES", "Detection", "Outcome", "detect"]
 
-_LANGUAGES = (en.LANGUAGE, nl.LANGUAGE)
+_LANGUAGES = (en.LANGUAGE, nl.LANGUAGE, fr.LANGUAGE, de.LANGUAGE, es.LANGUAGE)
 
 LANGUAGES: frozenset[str] = frozenset(lang.code for lang in _LANGUAGES)
 """ISO 639-1 codes of the languages covered."""

@@ -7,6 +7,8 @@ what another language's lexicon knows about the same words. Languages are tried 
 how much the message looks like each (function words), so the evidence names the likeliest
 language; the outcome is the strongest any language finds:
 
+0. a word one language knows is never a typo in another ("anmelden" is German for subscribe,
+   not a misspelt Dutch "afmelden");
 1. a re-subscribe request (strong signs) wins, because such messages also contain
    "unsubscribed" and must never suppress;
 2. else an explicit opt-out, else a possible one; a match that needed a typo guess for any of
@@ -49,6 +51,11 @@ def run(languages: Iterable[Language], text: str) -> Detection | None:
         return None
     views = [(lang, lang.view(tokens)) for lang in languages]
     for i in range(len(tokens.words)):
+        # a word one language knows is no typo in another ("anmelden" is not "afmelden")
+        if any(v.typo[i] for _, v in views) and any(v.tags[i] and not v.typo[i] for _, v in views):
+            for _, v in views:
+                if v.typo[i]:
+                    v.clear(i)
         context = set().union(*(v.tags[i] & CONTEXT_TAGS for _, v in views))
         if context:
             for _, v in views:

@@ -18,7 +18,15 @@ from streams.optout.common import (
 )
 from streams.optout.lexicon import Lexicon, compile_lexicon, squeeze
 from streams.optout.rules import Rule, View
-from streams.optout.tags import ADDRESS_TAGS, STOPWORD, TYPO_TAGS
+from streams.optout.tags import (
+    ADDRESS_TAGS,
+    CONTACT,
+    MAIL,
+    NOT_MAIL,
+    PERSON,
+    STOPWORD,
+    TYPO_TAGS,
+)
 from streams.optout.text import ADDRESS, Tokens
 
 
@@ -64,6 +72,10 @@ class Language:
                 if ph.matches_at(words, i) and tokens.clauses[i] == tokens.clauses[end - 1]:
                     for j in range(i, end):
                         tags[j] |= ph.tags
+        for t in tags:
+            if NOT_MAIL in t:
+                t -= {MAIL, CONTACT, NOT_MAIL}
+                t.add(PERSON)
         index: dict[str, list[int]] = {}
         for i, t in enumerate(tags):
             for tag in t:
@@ -81,7 +93,7 @@ class Language:
                         break
         for lst in index.values():
             lst.sort()
-        return View(tags, typo, tokens.clauses, index)
+        return View(tags, typo, tokens.clauses, tokens.soft, index)
 
     def score(self, view: View) -> int:
         """How much the text looks like this language (function words), to order languages."""
@@ -97,6 +109,7 @@ def build(
     rules: Iterable[Rule] = (),
     known: Iterable[str] = (),
     enclitics: Iterable[str] = (),
+    respell: Iterable[tuple[str, str]] = (),
 ) -> Language:
     """A language from its words (merged with the shared ones) and any rules of its own.
 
@@ -106,6 +119,6 @@ def build(
     merged: dict[str, list[str]] = {tag: list(ws) for tag, ws in SHARED_WORDS.items()}
     for tag, ws in words.items():
         merged.setdefault(tag, []).extend(ws)
-    lexicon = compile_lexicon(code, stemmer, merged, known, enclitics, TYPO_TAGS)
+    lexicon = compile_lexicon(code, stemmer, merged, known, enclitics, TYPO_TAGS, respell)
     return Language(code, lexicon, tuple(joins), RESUBSCRIBE_RULES,
                     (*rules, *OPT_OUT_RULES, *POSSIBLE_RULES), KEEP_RULES)

@@ -5,13 +5,13 @@ Why a lexicon of concepts and not a list of sentences: rules compose a handful o
 its words are known, whatever their order or inflection. Each word is recognised through, in
 order:
 
-1. its folded form with repeated letters squeezed ("stooop", "mailss", "stopp" -> one letter
-   per run, so a doubled or missing double letter does not matter); lexicon entries are
+1. its folded form with emphatic runs squeezed ("stooop", "pleeease"); lexicon entries are
    squeezed the same way;
 2. its Snowball stem (PyStemmer), so one entry covers inflections ("contacting", "contacted");
 3. prefixes (``"unsub*"``) and, for compounding languages, infixes (``"*werb*"`` in
    "Werbemails", "Produktwerbung");
-4. failing all that, a typo: one edit (a missing, extra or swapped letter; from seven letters
+4. failing all that, a typo: a doubled or undoubled letter ("stopp", "mailss", "emailling"),
+   or one edit (a missing, extra or swapped letter; from seven letters
    on also a wrong letter; two edits from ten letters on) from a known word with the same
    first letter, measured with rapidfuzz's optimal-string-alignment distance. Four-letter
    words only match a swap of their own letters ("mial").
@@ -32,18 +32,26 @@ from dataclasses import dataclass, field
 import Stemmer
 from rapidfuzz.distance import OSA
 
-from streams.optout.text import fold
+from streams.optout.tags import PERSON
+from streams.optout.text import fold, tokenise
 
 _RUNS = re.compile(r"(.)\1+")
+_EMPHASIS = re.compile(r"(.)\1{2,}")
 _CACHE_LIMIT = 100_000
+_MIN_STEM = 4  # shorter stems merge unrelated words (Spanish "para" and "parar" -> "par")
+
+
+def squeeze_all(word: str) -> str:
+    """Every run of a repeated letter collapsed to one: for prefix tests and doubled letters."""
+    return _RUNS.sub(r"\1", word)
 
 
 def squeeze(word: str) -> str:
-    """Repeated letters collapsed to one: the key every lookup uses.
-
-    Words of four letters or fewer are left alone: "off" is not "of", "too" is not "to".
+    """Runs of three or more of a letter collapsed to one ("stooop", "pleeease"): the key of
+    every exact lookup. Doubled letters stay ("off" is not "of", "allen" is not "alleen"); a
+    wrongly doubled or missing double letter is a typo (see :meth:`Lexicon._typo`).
     """
-    return _RUNS.sub(r"\1", word) if len(word) > 4 else word
+    return _EMPHASIS.sub(r"\1", word)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +65,10 @@ class Phrase:
         if i + len(self.words) > len(words):
             return False
         for pattern, word in zip(self.words, words[i:], strict=False):
-            w = squeeze(word)
-            if not (w == pattern or (pattern.endswith("*") and w.startswith(pattern[:-1]))):
+            if pattern.endswith("*"):
+                if not squeeze_all(word).startswith(pattern[:-1]):
+                    return False
+            elif squeeze(word) != pattern:
                 return False
         return True
 
@@ -76,8 +86,11 @@ class Lexicon:
     phrases: dict[str, tuple[Phrase, ...]]  # by first word (prefix phrases under "")
     typo_choices: dict[str, list[str]]  # known words by first letter
     typo_tags: dict[str, frozenset[str]]
+    typo_prefixes: dict[str, list[str]]  # long prefixes of request words, by first letter
+    typo_doubled: dict[str, str]  # request words by their form with every run squeezed
     known: frozenset[str]
     enclitics: tuple[str, ...] = ()
+    respell: tuple[tuple[str, str], ...] = ()
     _cache: dict[str, tuple[frozenset[str], bool]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -96,9 +109,9 @@ class Lexicon:
         return hit
 
     def _known_tags(self, word: str) -> set[str]:
-        sq = squeeze(word)
-        tags = set(self.exact.get(sq, ()))
+        tags = set(self.exact.get(squeeze(word), ()))
         tags |= self.stems.get(self.stem(word), frozenset())
+        sq = squeeze_all(word)
         for prefix, t in self.prefixes:
             if sq.startswith(prefix):
                 tags |= t
@@ -110,10 +123,17 @@ class Lexicon:
     def _lookup(self, word: str) -> tuple[frozenset[str], bool]:
         tags = self._known_tags(word)
         for clitic in self.enclitics:  # Spanish "quitenme", "enviarme": verb + me
-            if not tags and word.endswith(clitic) and len(word) > len(clitic) + 3:
+            if word.endswith(clitic) and len(word) > len(clitic) + 3:
                 verb_tags = self._known_tags(word[: -len(clitic)])
                 if verb_tags:
-                    tags = verb_tags | {"person"}
+                    tags |= verb_tags | {PERSON}
+                    break
+        if not tags:
+            for old, new in self.respell:  # German "moechte", "Hoeren": ö written as oe
+                if old in word:
+                    tags = self._known_tags(word.replace(old, new))
+                    if tags:
+                        break
         if tags or not word.isalpha():
             return frozenset(tags), False
         typo = self._typo(squeeze(word))
@@ -122,9 +142,16 @@ class Lexicon:
     def _typo(self, word: str) -> str | None:
         if len(word) < 4 or word in self.known:
             return None
+        if doubled := self.typo_doubled.get(squeeze_all(word)):
+            return doubled
         cutoff = 2 if len(word) >= 10 else 1
         letters = sorted(word)
         best: tuple[int, str] | None = None
+        for p in self.typo_prefixes.get(word[0], ()) if len(word) >= 7 else ():
+            # "desuscrbirme" is a typo of a word starting "desuscri"
+            if any(OSA.distance(word[:k], p, score_cutoff=1) <= 1
+                   for k in (len(p) - 1, len(p), len(p) + 1)):
+                return p
         for c in self.typo_choices.get(word[0], ()):
             if abs(len(c) - len(word)) > cutoff or (len(word) == 4) != (len(c) == 4):
                 continue
@@ -139,6 +166,17 @@ class Lexicon:
         return None if best is None else best[1]
 
 
+def _entry_words(entry: str) -> tuple[str, ...]:
+    """An entry's words, tokenised like messages ("e-mail" -> "email", "m'envoyer" -> 2 words)."""
+    words: list[str] = []
+    for part in entry.split():
+        if "*" in part or part.startswith("="):
+            words.append(squeeze_all(part) if part.endswith("*") else part)
+        else:
+            words.extend(squeeze(w) for w in tokenise(part).words)
+    return tuple(words)
+
+
 def compile_lexicon(
     code: str,
     stemmer: str,
@@ -146,14 +184,15 @@ def compile_lexicon(
     known: Iterable[str] = (),
     enclitics: Iterable[str] = (),
     typo_tags: frozenset[str] = frozenset(),
+    respell: Iterable[tuple[str, str]] = (),
 ) -> Lexicon:
     """Compile ``tag -> entries`` (see the module docstring) for language ``code``.
 
     Only words carrying one of ``typo_tags`` are candidates for typo matching: a typo may turn
     a word into a request, never into context that changes the outcome (a re-subscribe cue).
     """
-    lex = Lexicon(code, Stemmer.Stemmer(stemmer), {}, {}, (), (), {}, {}, {},
-                  frozenset(squeeze(fold(k)) for k in known), tuple(enclitics))
+    lex = Lexicon(code, Stemmer.Stemmer(stemmer), {}, {}, (), (), {}, {}, {}, {}, {},
+                  frozenset(squeeze(fold(k)) for k in known), tuple(enclitics), tuple(respell))
     exact: dict[str, set[str]] = {}
     stems: dict[str, set[str]] = {}
     prefixes: dict[str, set[str]] = {}
@@ -162,28 +201,36 @@ def compile_lexicon(
     for tag, words in entries.items():
         for entry in words:
             e = fold(entry)
-            if " " in e:
-                parts = tuple(squeeze(w) for w in e.split())
+            parts = _entry_words(e)
+            if len(parts) > 1:
                 key = "" if parts[0].endswith("*") else parts[0]
                 phrases.setdefault(key, []).append(Phrase(parts, frozenset({tag})))
-            elif e.startswith("*") and e.endswith("*"):
-                infixes.setdefault(squeeze(e.strip("*")), set()).add(tag)
+                continue
+            e = parts[0]
+            if e.startswith("*") and e.endswith("*"):
+                infixes.setdefault(squeeze_all(e.strip("*")), set()).add(tag)
             elif e.endswith("*"):
-                prefixes.setdefault(squeeze(e[:-1]), set()).add(tag)
+                prefixes.setdefault(squeeze_all(e[:-1]), set()).add(tag)
                 if len(e) > 6:  # "verwijder*": "verwijdr" is a typo of "verwijder"
                     exact.setdefault(squeeze(e[:-1]), set()).add(tag)
             elif e.startswith("="):
                 exact.setdefault(squeeze(e[1:]), set()).add(tag)
             else:
                 exact.setdefault(squeeze(e), set()).add(tag)
-                stems.setdefault(lex.stem(e), set()).add(tag)
+                if len(stem := lex.stem(e)) >= _MIN_STEM:
+                    stems.setdefault(stem, set()).add(tag)
     lex.exact = {k: frozenset(v) for k, v in exact.items()}
     lex.stems = {k: frozenset(v) for k, v in stems.items()}
     lex.prefixes = tuple((k, frozenset(v)) for k, v in sorted(prefixes.items()))
     lex.infixes = tuple((k, frozenset(v)) for k, v in sorted(infixes.items()))
     lex.phrases = {k: tuple(v) for k, v in phrases.items()}
+    for prefix, tags in prefixes.items():
+        if len(prefix) >= 6 and prefix.isalpha() and tags & typo_tags:
+            lex.typo_prefixes.setdefault(prefix[0], []).append(prefix)
+            lex.typo_tags[prefix] = lex.typo_tags.get(prefix, frozenset()) | (tags & typo_tags)
     for word, tags in exact.items():
         if len(word) >= 4 and word.isalpha() and tags & typo_tags:
             lex.typo_choices.setdefault(word[0], []).append(word)
-            lex.typo_tags[word] = frozenset(tags & typo_tags)
+            lex.typo_tags[word] = lex.typo_tags.get(word, frozenset()) | (tags & typo_tags)
+            lex.typo_doubled.setdefault(squeeze_all(word), word)
     return lex

@@ -39,6 +39,7 @@ from streams.optout.tags import (
     LIST,
     MAIL,
     MALFUNCTION,
+    NEG,
     OWNER,
     READERS,
     RECEIVE,
@@ -53,6 +54,7 @@ class View:
     tags: list[set[str]]
     typo: list[bool]
     clauses: Sequence[int]
+    soft: Sequence[bool]
     index: dict[str, list[int]] = field(default_factory=dict)
 
     def where(self, *tags: str) -> list[int]:
@@ -65,6 +67,13 @@ class View:
         for tag in tags - self.tags[i]:
             bisect.insort(self.index.setdefault(tag, []), i)
         self.tags[i] |= tags
+
+    def clear(self, i: int) -> None:
+        """Forget the tags of token ``i`` (a typo guess another language knows better)."""
+        for tag in self.tags[i]:
+            self.index[tag].remove(i)
+        self.tags[i] = set()
+        self.typo[i] = False
 
     def clause_range(self, i: int) -> range:
         c = self.clauses[i]
@@ -94,8 +103,13 @@ def _group(g: Group) -> tuple[str, ...]:
     return g if isinstance(g, tuple) else (g,)
 
 
-def near(*groups: Group, window: int = 6) -> Finder:
-    """One token of each group (a tag or a tuple of alternatives) within ``window`` tokens."""
+def near(*groups: Group, window: int = 6, commas: bool = True) -> Finder:
+    """One token of each group (a tag or a tuple of alternatives) within ``window`` tokens.
+
+    With ``commas=False`` no comma, dash or bracket may stand between the first group's token
+    and a later one: "I no longer work with X, send me quotes" is two requests, while "these
+    mails, I don't want them" refers back and still counts.
+    """
     gs = [_group(g) for g in groups]
 
     def find(v: View) -> Iterator[tuple[int, ...]]:
@@ -115,7 +129,8 @@ def near(*groups: Group, window: int = 6) -> Finder:
                     break
                 chosen.append(min(cands, key=lambda j: abs(j - a)))
             else:
-                if max(chosen) - min(chosen) <= window:
+                lo, hi, first = min(chosen), max(chosen), chosen[0]
+                if hi - lo <= window and (commas or not any(v.soft[first + 1 : hi + 1])):
                     yield tuple(chosen)
 
     return find
@@ -231,14 +246,22 @@ def _feature(v: View, r: range, m: tuple[int, ...]) -> bool:
     end = min(r.stop, hi + 8)
     end = next((j for j in range(hi + 1, end) if EXCEPT in v.tags[j]), end)
     after = range(lo, end)
+
+    def feature(j: int) -> bool:  # a mail word wins: "supportmeldingen", "mises à jour produit"
+        return FEATURE in v.tags[j] and MAIL not in v.tags[j]
+
     nouns = [i for i in after if v.tags[i] & {MAIL, LIST}]
     for i in nouns:  # "licence emails", "disk space alert emails", "the billing contacts"
-        if any(FEATURE in v.tags[j] for j in range(max(r.start, i - 3), i)):
-            return True
-    if any(MAIL in v.tags[i] for i in m):
+        j = i
+        while j > max(r.start, i - 3) and not v.soft[j]:  # not across a comma
+            j -= 1
+            if feature(j):
+                return True
+    if any(MAIL in v.tags[i] for i in r):
         return False
-    # the object of the request is a feature: "unsubscribe a user from the scan reports"
-    return any(FEATURE in v.tags[j] for j in after)
+    # the object of the request is a feature: "unsubscribe a user from the scan reports",
+    # "sich von der Schulung abmelden" (verb last)
+    return any(feature(j) for j in range(max(r.start, lo - 6), end))
 
 
 def _has(tag: str) -> Callable[[View, range, tuple[int, ...]], bool]:
@@ -250,7 +273,9 @@ def _receive(v: View, r: range, m: tuple[int, ...]) -> bool:
 
 
 def _able(v: View, r: range, m: tuple[int, ...]) -> bool:
-    return any(ABLE in v.tags[i] for i in range(max(r.start, min(m) - 2), min(r.stop, max(m) + 1)))
+    """"can't" / "no consigo" / "niet bereiken": an inability right next to the negation."""
+    negs = [i for i in m if NEG in v.tags[i]] or list(m)
+    return any(ABLE in v.tags[j] for i in negs for j in range(max(r.start, i - 1), min(r.stop, i + 2)))
 
 
 VETOES: dict[str, Callable[[View, range, tuple[int, ...]], bool]] = {

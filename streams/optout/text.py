@@ -17,7 +17,7 @@ What the tokeniser does, and why:
 * **Clitics are split**: French elision ("m'envoyer" -> "me envoyer") and English "n't"
   ("don't" -> "do not"); other apostrophes are dropped ("reicht's" -> "reichts"). "e-mail" is
   joined, other hyphenated words stay apart ("Support-Hinweise", "re-subscribe").
-* **Clauses**: ``.!?;:`` and line breaks end a clause, except dots of abbreviations ("Fr.",
+* **Clauses**: ``.!?;:``, a spaced dash and line breaks end a clause, except dots of abbreviations ("Fr.",
   "a.u.b.", "Art. 21") and colons in times. Rules combine words within one clause only.
 
 Everything is linear in the length of the text: bounded character classes, no nested quantifiers.
@@ -36,7 +36,8 @@ _LEX = re.compile(
     r"|(?P<u>(?:https?://|www\.)\S{1,2000})"
     r"|(?P<abbr>(?:[^\W\d_]\.){2,})"
     r"|(?P<w>[^\W_]+(?:['\u2019\u02bc`\u00b4][^\W_]+)*)"
-    r"|(?P<b>[.!?;:\n\u2026])"
+    r"|(?P<b>[.!?;:\n\u2026]|(?<=\s)[-\u2013\u2014](?=\s))"
+    r"|(?P<c>[,()\u2013\u2014])"
 )
 _QUOTE_HEADER = re.compile(
     r"(?:-{2,} ?(?:original|forwarded|urspr|weitergeleitet|message d'origine|mensaje original)"
@@ -67,12 +68,17 @@ def fold(word: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Tokens:
-    """Folded words with ``[start, end)`` offsets into the original text and a clause number."""
+    """Folded words with ``[start, end)`` offsets into the original text and a clause number.
+
+    ``soft[i]`` says a comma, dash or bracket stands between token ``i - 1`` and token ``i``:
+    "invoices, no advertising" keeps "invoices" from qualifying "advertising".
+    """
 
     words: tuple[str, ...]
     starts: tuple[int, ...]
     ends: tuple[int, ...]
     clauses: tuple[int, ...]
+    soft: tuple[bool, ...]
 
     def __len__(self) -> int:
         return len(self.words)
@@ -104,13 +110,17 @@ class _Builder:
         self.starts: list[int] = []
         self.ends: list[int] = []
         self.clauses: list[int] = []
+        self.soft: list[bool] = []
         self.clause = 0
+        self.pause = False
 
     def add(self, word: str, start: int, end: int) -> None:
         self.words.append(word)
         self.starts.append(start)
         self.ends.append(end)
         self.clauses.append(self.clause)
+        self.soft.append(self.pause)
+        self.pause = False
 
     def add_word(self, text: str, raw: str, start: int) -> None:
         word = fold(raw)
@@ -156,7 +166,10 @@ def tokenise(text: str) -> Tokens:
                 b.add(fold(m.group().replace(".", "")), start, m.end())
             elif kind == "w":
                 b.add_word(text, m.group(), start)
+            elif kind == "c":
+                b.pause = True
             else:
                 b.boundary(text, m.group(), start)
         b.clause += 1
-    return Tokens(tuple(b.words), tuple(b.starts), tuple(b.ends), tuple(b.clauses))
+    return Tokens(tuple(b.words), tuple(b.starts), tuple(b.ends), tuple(b.clauses),
+                  tuple(b.soft))
