@@ -44,22 +44,32 @@ def _detection(lang: Language, r: Rule, m: tuple[int, ...], view: View, tokens: 
     return Detection(outcome, f"{lang.code}.{r.name}", lang.code, span)
 
 
+def _settle(views: list[tuple[Language, View]]) -> None:
+    """Drop typo guesses another language knows better; pool context tags across languages."""
+    guessed = {i for _, v in views for i, f in enumerate(v.typo) if f}
+    for i in guessed:  # a word one language knows is no typo in another ("anmelden")
+        if any(v.tags[i] and not v.typo[i] for _, v in views):
+            for _, v in views:
+                if v.typo[i]:
+                    v.clear(i)
+    context: dict[int, set[str]] = {}
+    for _, v in views:
+        for tag in CONTEXT_TAGS:
+            for i in v.index.get(tag, ()):
+                context.setdefault(i, set()).add(tag)
+    for i, tags in context.items():
+        for _, v in views:
+            if not tags <= v.tags[i]:
+                v.add(i, tags)
+
+
 def run(languages: Iterable[Language], text: str) -> Detection | None:
     """The detection for ``text`` (see the module docstring), or ``None``."""
     tokens = tokenise(text)
     if not tokens.words:
         return None
     views = [(lang, lang.view(tokens)) for lang in languages]
-    for i in range(len(tokens.words)):
-        # a word one language knows is no typo in another ("anmelden" is not "afmelden")
-        if any(v.typo[i] for _, v in views) and any(v.tags[i] and not v.typo[i] for _, v in views):
-            for _, v in views:
-                if v.typo[i]:
-                    v.clear(i)
-        context = set().union(*(v.tags[i] & CONTEXT_TAGS for _, v in views))
-        if context:
-            for _, v in views:
-                v.add(i, context)
+    _settle(views)
     views.sort(key=lambda lv: -lv[0].score(lv[1]))  # stable: ties keep the given order
     for lang, view in views:
         if hit := _first(lang.resubscribe, view):

@@ -54,6 +54,7 @@ class Language:
     def view(self, tokens: Tokens) -> View:
         """Tag every token: words, phrases, then joins; index tokens by tag."""
         words = tokens.words
+        lookup = self.lexicon.tags
         tags: list[set[str]] = []
         typo: list[bool] = []
         for w in words:
@@ -61,13 +62,14 @@ class Language:
                 tags.append(set(ADDRESS_TAGS))
                 typo.append(False)
             else:
-                t, f = self.lexicon.tags(w)
+                t, f = lookup(w)
                 tags.append(set(t))
                 typo.append(f)
         phrases = self.lexicon.phrases
         general = phrases.get("", ())
         for i, w in enumerate(words):
-            for ph in (*phrases.get(squeeze(w), ()), *general):
+            found = phrases.get(squeeze(w))
+            for ph in (*found, *general) if found else general:
                 end = i + len(ph.words)
                 if ph.matches_at(words, i) and tokens.clauses[i] == tokens.clauses[end - 1]:
                     for j in range(i, end):

@@ -28,6 +28,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import Stemmer
 from rapidfuzz.distance import OSA
@@ -46,6 +47,7 @@ def squeeze_all(word: str) -> str:
     return _RUNS.sub(r"\1", word)
 
 
+@lru_cache(maxsize=1 << 16)
 def squeeze(word: str) -> str:
     """Runs of three or more of a letter collapsed to one ("stooop", "pleeease"): the key of
     every exact lookup. Doubled letters stay ("off" is not "of", "allen" is not "alleen"); a
@@ -64,7 +66,7 @@ class Phrase:
     def matches_at(self, words: tuple[str, ...], i: int) -> bool:
         if i + len(self.words) > len(words):
             return False
-        for pattern, word in zip(self.words, words[i:], strict=False):
+        for pattern, word in zip(self.words, words[i : i + len(self.words)], strict=True):
             if pattern.endswith("*"):
                 if not squeeze_all(word).startswith(pattern[:-1]):
                     return False

@@ -33,6 +33,8 @@ from streams.optout.model import Outcome
 from streams.optout.tags import (
     ABLE,
     AUDIENCE,
+    CANCEL,
+    CONTACT,
     EXCEPT,
     FEATURE,
     FILLER,
@@ -41,8 +43,13 @@ from streams.optout.tags import (
     MALFUNCTION,
     NEG,
     OWNER,
+    PERSON,
     READERS,
     RECEIVE,
+    REMOVE,
+    STOP,
+    STOPWORD,
+    UNSUB,
     WANT,
 )
 
@@ -56,24 +63,32 @@ class View:
     clauses: Sequence[int]
     soft: Sequence[bool]
     index: dict[str, list[int]] = field(default_factory=dict)
+    memo: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
 
     def where(self, *tags: str) -> list[int]:
         if len(tags) == 1:
             return self.index.get(tags[0], [])
-        return sorted({i for t in tags for i in self.index.get(t, ())})
+        found = self.memo.get(tags)
+        if found is None:
+            found = self.memo[tags] = sorted({i for t in tags for i in self.index.get(t, ())})
+        return found
 
     def add(self, i: int, tags: set[str]) -> None:
         """Give token ``i`` more tags, keeping the index sorted."""
         for tag in tags - self.tags[i]:
             bisect.insort(self.index.setdefault(tag, []), i)
         self.tags[i] |= tags
+        self.memo.clear()
 
     def clear(self, i: int) -> None:
         """Forget the tags of token ``i`` (a typo guess another language knows better)."""
         for tag in self.tags[i]:
             self.index[tag].remove(i)
+            if not self.index[tag]:
+                del self.index[tag]
         self.tags[i] = set()
         self.typo[i] = False
+        self.memo.clear()
 
     def clause_range(self, i: int) -> range:
         c = self.clauses[i]
@@ -103,16 +118,22 @@ def _group(g: Group) -> tuple[str, ...]:
     return g if isinstance(g, tuple) else (g,)
 
 
-def near(*groups: Group, window: int = 6, commas: bool = True) -> Finder:
+def near(*groups: Group, window: int = 6, commas: bool | None = True) -> Finder:
     """One token of each group (a tag or a tuple of alternatives) within ``window`` tokens.
 
     With ``commas=False`` no comma, dash or bracket may stand between the first group's token
     and a later one: "I no longer work with X, send me quotes" is two requests, while "these
-    mails, I don't want them" refers back and still counts.
+    mails, I don't want them" refers back and still counts. With ``commas=None`` no comma may
+    stand anywhere between them ("call me on Monday, not on Friday").
     """
     gs = [_group(g) for g in groups]
+    needs = [frozenset(g) for g in gs]
 
     def find(v: View) -> Iterator[tuple[int, ...]]:
+        present = v.index.keys()
+        for n in needs:  # cheap: most rules stop here
+            if n.isdisjoint(present):
+                return
         occ = [v.where(*g) for g in gs]
         if not all(occ):
             return
@@ -130,18 +151,24 @@ def near(*groups: Group, window: int = 6, commas: bool = True) -> Finder:
                 chosen.append(min(cands, key=lambda j: abs(j - a)))
             else:
                 lo, hi, first = min(chosen), max(chosen), chosen[0]
-                if hi - lo <= window and (commas or not any(v.soft[first + 1 : hi + 1])):
+                start = lo if commas is None else first
+                if hi - lo <= window and (commas or not any(v.soft[start + 1 : hi + 1])):
                     yield tuple(chosen)
 
     return find
 
 
 def anywhere(*tags: str) -> Finder:
-    """Any token with one of ``tags``."""
+    """Any run of consecutive tokens with one of ``tags`` ("opt out", "de baja")."""
 
     def find(v: View) -> Iterator[tuple[int, ...]]:
-        for i in v.where(*tags):
-            yield (i,)
+        found = v.where(*tags)
+        start = 0
+        for k in range(1, len(found) + 1):
+            if k == len(found) or found[k] != found[k - 1] + 1 \
+                    or v.clauses[found[k]] != v.clauses[found[k - 1]]:
+                yield tuple(found[start:k])
+                start = k
 
     return find
 
@@ -247,8 +274,14 @@ def _feature(v: View, r: range, m: tuple[int, ...]) -> bool:
     end = next((j for j in range(hi + 1, end) if EXCEPT in v.tags[j]), end)
     after = range(lo, end)
 
-    def feature(j: int) -> bool:  # a mail word wins: "supportmeldingen", "mises à jour produit"
-        return FEATURE in v.tags[j] and MAIL not in v.tags[j]
+    def feature(j: int) -> bool:  # request words win: "supportmeldingen", "afmelding"
+        return FEATURE in v.tags[j] and not v.tags[j] & _REQUEST_WORDS
+
+    for i in m:  # the object of the request is a feature: "stop the scan", "send the invoice"
+        if v.tags[i] & _VERBS:
+            following = [j for j in range(i + 1, min(r.stop, i + 4)) if not v.tags[j] & _SKIP]
+            if following and feature(following[0]):
+                return True
 
     nouns = [i for i in after if v.tags[i] & {MAIL, LIST}]
     for i in nouns:  # "licence emails", "disk space alert emails", "the billing contacts"
@@ -262,6 +295,11 @@ def _feature(v: View, r: range, m: tuple[int, ...]) -> bool:
     # the object of the request is a feature: "unsubscribe a user from the scan reports",
     # "sich von der Schulung abmelden" (verb last)
     return any(feature(j) for j in range(max(r.start, lo - 6), end))
+
+
+_REQUEST_WORDS = frozenset({MAIL, UNSUB, LIST})
+_VERBS = frozenset({STOP, REMOVE, UNSUB, CANCEL, CONTACT})
+_SKIP = frozenset({FILLER, PERSON, STOPWORD})
 
 
 def _has(tag: str) -> Callable[[View, range, tuple[int, ...]], bool]:
