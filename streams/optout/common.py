@@ -38,6 +38,7 @@ from streams.optout.tags import (
     REMOVE,
     RESUB,
     STOP,
+    SUBORD,
     SUBSCRIBE,
     UNDO,
     UNSUB,
@@ -140,5 +141,6 @@ SHARED_WORDS: dict[str, tuple[str, ...]] = {
                   "=link", "=links"),
     MISTAKE: ("=oops", "=oeps", "=ups", "=oups", "=uy"),
     RESUB: ("resubscrib*", "=resub"),
+    SUBORD: ("=that", "=dass", "=dat", "=que"),
 }
 """Words that are the same in every language (borrowings, acronyms, register names)."""

@@ -18,7 +18,7 @@ WORDS: dict[str, tuple[str, ...]] = {
                 "deaktivier*", "sein lassen", "das lassen", "lassen sie das", "lasst das"),
     tags.NEG: ("nicht", "kein*", "=nie", "niemals", "nichts", "=ned", "=ka", "=koa", "=nix",
                "weder", "nie wieder", "nie mehr"),
-    tags.MORE: ("mehr", "langer", "weitere*", "kunftig", "zukunftig", "ab sofort", "nie wieder",
+    tags.MORE: ("mehr", "langer", "weitere*", "=weiter", "kunftig", "zukunftig", "ab sofort", "nie wieder",
                 "nie mehr", "erneut", "in zukunft"),
     tags.WANT: ("will", "wollen", "mochte*", "mocht*", "moecht*", "wunsch*", "brauch*", "=mag", "=mog",
                 "interesse", "einverstanden", "bitte um", "=bittet", "=bitten"),
@@ -29,7 +29,8 @@ WORDS: dict[str, tuple[str, ...]] = {
     tags.CONTACT: ("kontakt*", "anruf*", "angerufen", "anzurufen", "telefon*", "schreib*",
                    "anschreib*", "angeschrieben", "=mailen", "anmailen", "gemailt", "schick*",
                    "zuschick*", "send*", "zusend*", "belastig*", "zumull*", "spammen",
-                   "zuspammen", "=horen", "kontaktaufnahme", "kommunikation", "versand"),
+                   "zuspammen", "=horen", "kontaktaufnahme", "kommunikation", "versand",
+                   "angesprochen", "ansprechen", "anzusprechen"),
     tags.MAIL: ("=mail", "=mails", "emails", "werb*", "*werbung*", "werbe*", "*newsletter*",
                 "angebot*", "*angebot*", "aktionen", "*mailing*", "=post", "zusendung*",
                 "*zusendung*", "prospekt*", "katalog*", "infos", "produktneuigkeit*",
@@ -132,7 +133,7 @@ JOINS = (
     Join("de:schalt", "de:ab", (tags.STOP,)),
     Join("de:meld", "de:an", (tags.SUBSCRIBE,), 8),
     Join("de:trag", "de:ein", (tags.SUBSCRIBE,)),
-    Join("de:nehm", "de:auf", (tags.SUBSCRIBE,)),
+    Join("de:nehm", "de:auf", (tags.SUBSCRIBE,), 9),
 )
 
 LANGUAGE = build("de", "german", {**WORDS, **_PARTICLES}, joins=JOINS,

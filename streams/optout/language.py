@@ -25,6 +25,7 @@ from streams.optout.tags import (
     NOT_MAIL,
     PERSON,
     STOPWORD,
+    SUBORD,
     TYPO_TAGS,
 )
 from streams.optout.text import ADDRESS, Tokens
@@ -95,7 +96,9 @@ class Language:
                         break
         for lst in index.values():
             lst.sort()
-        return View(tags, typo, tokens.clauses, tokens.soft, index)
+        # a comma before "that" / "dass" / "que" does not separate a request from its object
+        soft = [s and SUBORD not in t for s, t in zip(tokens.soft, tags, strict=True)]
+        return View(tags, typo, tokens.clauses, soft, index)
 
     def score(self, view: View) -> int:
         """How much the text looks like this language (function words), to order languages."""

@@ -39,6 +39,7 @@ UNDO = "undo"  # undo, reverse, ongedaan maken, rückgängig, annuler, deshacer
 AGAIN = "again"  # again, back, opnieuw, wieder, à nouveau, volver a
 SUBSCRIBE = "subscribe"  # subscribe, sign up, add, aanmelden, anmelden, s'inscrire
 KEEP = "keep"  # keep / continue receiving: blijven, weiterhin, continuer, seguir
+SUBORD = "subord"  # that, dass, dat, que: a comma before it does not end the thought
 EXCEPT = "except"  # except, only, behalve, außer, sauf, salvo: what follows is kept, not refused
 STOPWORD = "sw"  # function words used only to guess the message's language
 
