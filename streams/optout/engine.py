@@ -20,9 +20,10 @@ from collections.abc import Iterable
 
 from streams.optout.language import Language
 from streams.optout.model import Detection, Outcome
-from streams.optout.rules import Rule, View, vetoed
+from streams.optout.rules import Rule, View
 from streams.optout.tags import CONTEXT_TAGS
 from streams.optout.text import Tokens, tokenise
+from streams.optout.vetoes import vetoed
 
 _RANK = {Outcome.OPT_OUT: 0, Outcome.POSSIBLE_OPT_OUT: 1}
 

@@ -16,7 +16,7 @@ from streams.optout.common import (
     RESUBSCRIBE_RULES,
     SHARED_WORDS,
 )
-from streams.optout.lexicon import Lexicon, compile_lexicon, squeeze
+from streams.optout.lexicon import Lexicon, Phrase, compile_lexicon
 from streams.optout.rules import Rule, View
 from streams.optout.tags import (
     ADDRESS_TAGS,
@@ -54,25 +54,25 @@ class Language:
 
     def view(self, tokens: Tokens) -> View:
         """Tag every token: words, phrases, then joins; index tokens by tag."""
-        words = tokens.words
-        lookup = self.lexicon.tags
+        words, clauses = tokens.words, tokens.clauses
+        entry = self.lexicon.entry
         tags: list[set[str]] = []
         typo: list[bool] = []
-        for w in words:
+        starts: list[tuple[int, tuple[Phrase, ...]]] = []
+        for i, w in enumerate(words):
             if w == ADDRESS:
                 tags.append(set(ADDRESS_TAGS))
                 typo.append(False)
-            else:
-                t, f = lookup(w)
-                tags.append(set(t))
-                typo.append(f)
-        phrases = self.lexicon.phrases
-        general = phrases.get("", ())
-        for i, w in enumerate(words):
-            found = phrases.get(squeeze(w))
-            for ph in (*found, *general) if found else general:
+                continue
+            t, f, phrases = entry(w)
+            tags.append(set(t))
+            typo.append(f)
+            if phrases:
+                starts.append((i, phrases))
+        for i, phrases in starts:
+            for ph in phrases:
                 end = i + len(ph.words)
-                if ph.matches_at(words, i) and tokens.clauses[i] == tokens.clauses[end - 1]:
+                if ph.matches_at(words, i) and clauses[i] == clauses[end - 1]:
                     for j in range(i, end):
                         tags[j] |= ph.tags
         for t in tags:

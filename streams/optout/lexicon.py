@@ -93,7 +93,8 @@ class Lexicon:
     known: frozenset[str]
     enclitics: tuple[str, ...] = ()
     respell: tuple[tuple[str, str], ...] = ()
-    _cache: dict[str, tuple[frozenset[str], bool]] = field(default_factory=dict)
+    _cache: dict[str, tuple[frozenset[str], bool, tuple[Phrase, ...]]] = field(
+        default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def stem(self, word: str) -> str:
@@ -102,9 +103,15 @@ class Lexicon:
 
     def tags(self, word: str) -> tuple[frozenset[str], bool]:
         """The tags of one folded word, and whether they were found only as a typo."""
+        tags, typo, _ = self.entry(word)
+        return tags, typo
+
+    def entry(self, word: str) -> tuple[frozenset[str], bool, tuple[Phrase, ...]]:
+        """:meth:`tags` and the phrases that may start at ``word``, cached per word."""
         hit = self._cache.get(word)
         if hit is None:
-            hit = self._lookup(word)
+            tags, typo = self._lookup(word)
+            hit = (tags, typo, self.phrases.get(squeeze(word), ()) + self.phrases.get("", ()))
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[word] = hit

@@ -45,6 +45,23 @@ es        48/84 = 57.1 %     8/80 = 10.0 %      4/8
 (False positives are counted over ``ORDINARY``, re-subscribe requests included.) The old rules
 do worse here than on the team's blind corpus (80.7 % / 4.7 %): this corpus leans on the kinds
 the issue lists as missed and on its hard negatives.
+
+Measured with ``streams.optout`` (developed on dev rounds 1-3), then again after dev round 4,
+with the same result both times; only these counts were read, never the missed texts:
+
+========  ==================  ================  ==========================
+language  recall              false positives   re-subscribe suppressed
+========  ==================  ================  ==========================
+all       394/417 = 94.5 %    3/401 = 0.7 %     0/40
+en        79/83 = 95.2 %      1/80 = 1.2 %      0/8
+nl        78/83 = 94.0 %      1/80 = 1.2 %      0/8
+fr        80/83 = 96.4 %      0/80 = 0.0 %      0/8
+de        81/84 = 96.4 %      0/81 = 0.0 %      0/8
+es        76/84 = 90.5 %      1/80 = 1.2 %      0/8
+========  ==================  ================  ==========================
+
+Issue 8's bar: every language >= 90 % and false positives <= 3 % are met; overall recall
+>= 95 % is not (two messages short).
 """
 
 from tests.unit.streams.optout_corpus.held_out import de, en, es, fr, nl
