@@ -33,7 +33,8 @@ from schemas.events import (
     SupportMessageReceived,
 )
 from schemas.purposes import Purpose
-from streams.optout_text import OptOutMatch, detect_opt_out
+from streams.optout import Detection, Outcome
+from streams.optout import detect as detect_text
 from streams.policy import Policy
 
 Action = Literal["granted", "withdrawn"]
@@ -191,10 +192,16 @@ class Effect:
     detected: bool = False
 
 
-Detector = Callable[[str], OptOutMatch | None]
+Detector = Callable[[str], Detection | None]
+
+# A detected opt-out and a possible one both suppress (err towards not mailing); they differ in
+# the rule, so a reviewer sees which needed judgement. A re-subscribe request suppresses nothing
+# and grants nothing by itself: it is review work only, reported by the detector.
+_TEXT_RULES = {Outcome.OPT_OUT: "support.text_opt_out",
+               Outcome.POSSIBLE_OPT_OUT: "support.text_possible_opt_out"}
 
 
-def effects_of(event: ConsentEvent, policy: Policy, detect: Detector = detect_opt_out) -> list[Effect]:
+def effects_of(event: ConsentEvent, policy: Policy, detect: Detector = detect_text) -> list[Effect]:
     """The scopes an event speaks about, in the words of the policy."""
     out: list[Effect] = []
     relationship = event.type in policy.relationship.sources
@@ -207,10 +214,12 @@ def effects_of(event: ConsentEvent, policy: Policy, detect: Detector = detect_op
             out.append(Effect(ALL, "withdrawn", "support.intent_opt_out", {"field": "intent"}))
         elif event.data.intent == "opt_in":
             out.append(Effect(ALL, "granted", "support.intent_opt_in", {"field": "intent"}))
-        elif (match := detect(event.data.text)) is not None:
-            out.append(Effect(ALL, "withdrawn", "support.text_opt_out",
-                              {"text_rule": match.rule, "language": match.language,
-                               "ticket_id": event.data.ticket_id}, detected=True))
+        elif (found := detect(event.data.text)) is not None and found.outcome in _TEXT_RULES:
+            out.append(Effect(ALL, "withdrawn", _TEXT_RULES[found.outcome],
+                              {"text_rule": found.rule, "language": found.language,
+                               "span": f"{found.span[0]}-{found.span[1]}",
+                               "ticket_id": event.data.ticket_id,
+                               "outcome": found.outcome.value}, detected=True))
     elif isinstance(event, NewsletterSignup):
         if policy.double_opt_in:
             token = event.data.confirmation_token
@@ -338,7 +347,7 @@ class Applied:
 
 
 def apply_event(
-    state: ContactState, event: ConsentEvent, policy: Policy, detect: Detector = detect_opt_out
+    state: ContactState, event: ConsentEvent, policy: Policy, detect: Detector = detect_text
 ) -> Applied:
     effects = effects_of(event, policy, detect)
     new = state.merge(state_of(event, effects))

@@ -65,7 +65,7 @@ def test_detected_opt_out_is_reviewable_and_reversible(pipeline: Pipeline, email
     assert _decide(pipeline, email, "new_products")[:2] == ("suppressed", "opted_out")
     evidence = pipeline.wait_rows("SELECT evidence->>'text_rule', detected FROM consent_ledger "
                                   "WHERE contact_key = %s AND detected", key)[0]
-    assert evidence == ("de.keine_werbung", True)
+    assert evidence == ("de.no_more_mail", True)
     pipeline.send("preference.changed", {"email": email, "all": "granted"}, source="agent-review")
     assert _decide(pipeline, email, "new_products")[:2] == ("forwarded", None)
 

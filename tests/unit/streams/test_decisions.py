@@ -29,7 +29,7 @@ from streams.decisions import (
     decide,
     effective,
 )
-from streams.optout_text import OptOutMatch
+from streams.optout import Detection, Outcome
 from streams.policy import DEFAULT_POLICY, Policy, load_policy, parse_policy
 
 # --- factories -------------------------------------------------------------------------------
@@ -55,9 +55,11 @@ MARKETING = [p.value for p in MARKETING_PURPOSES]
 EVERY = [p.value for p in Purpose]
 
 
-def fake_detect(text: str) -> OptOutMatch | None:
+def fake_detect(text: str) -> Detection | None:
     """Deterministic stand-in for the text detector: only the word STOP opts out."""
-    return OptOutMatch("en.test", "en") if "STOP" in text else None
+    if (at := text.find("STOP")) < 0:
+        return None
+    return Detection(Outcome.OPT_OUT, "en.test", "en", (at, at + 4))
 
 
 def at(minutes: int) -> datetime:
@@ -413,7 +415,8 @@ def test_detected_effect_carries_rule_evidence_and_no_text() -> None:
     assert len(withdrawn) == 1
     effect = withdrawn[0]
     assert effect == Effect("all", "withdrawn", "support.text_opt_out",
-                            {"text_rule": "en.test", "language": "en", "ticket_id": "t-0"},
+                            {"text_rule": "en.test", "language": "en", "span": "0-4",
+                             "ticket_id": "t-0", "outcome": "opt_out"},
                             detected=True)
     assert "Jane" not in json.dumps(effect.evidence)
 

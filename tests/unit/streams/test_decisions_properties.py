@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from schemas.events import EVENT_TYPES, ConsentEvent
 from schemas.purposes import MARKETING_PURPOSES, Purpose
 from streams.decisions import EMPTY, ContactState, apply_event, decide
-from streams.optout_text import OptOutMatch
+from streams.optout import Detection, Outcome
 from streams.policy import Policy
 
 MARKETING = [p.value for p in MARKETING_PURPOSES]
@@ -27,8 +27,10 @@ INSTANTS = [BASE + timedelta(minutes=m) for m in (0, 1, 2, 3)]
 ZONES = [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))]
 
 
-def fake_detect(text: str) -> OptOutMatch | None:
-    return OptOutMatch("en.test", "en") if "STOP" in text else None
+def fake_detect(text: str) -> Detection | None:
+    if (at := text.find("STOP")) < 0:
+        return None
+    return Detection(Outcome.OPT_OUT, "en.test", "en", (at, at + 4))
 
 
 def make_policy(regimes: dict[str, str], confirmation: str) -> Policy:
