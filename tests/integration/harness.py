@@ -70,9 +70,14 @@ class Pipeline:
 
     def topic_records(self, topic: str, timeout: float = 10.0, expect: int = 1
                       ) -> list[tuple[bytes | None, dict[str, Any] | bytes]]:
-        """Everything currently in one of this pipeline's topics (read from the beginning)."""
+        """Everything committed in one of this pipeline's topics (read from the beginning).
+
+        `read_committed`, as every consumer of the pipeline's outputs reads: a record of an
+        aborted transaction is not an output.
+        """
         c = Consumer({"bootstrap.servers": self.infra.bootstrap, "group.id": f"t-{uuid.uuid4()}",
-                      "auto.offset.reset": "earliest", "enable.auto.commit": False})
+                      "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                      "isolation.level": "read_committed"})
         c.subscribe([f"{self.prefix}{topic}"])
         out: list[tuple[bytes | None, dict[str, Any] | bytes]] = []
         deadline = time.monotonic() + timeout
