@@ -103,7 +103,9 @@ class Components:
     def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> Component:
         if (old := self.running.get(name)) is not None:
             old.stop()  # a restart under the same name: the old process and its log are done
-        comp = Component(name, list(args), {**self.env, **(env or {})}, self.log_dir)
+        # a stable process id per name: a restarted processor aborts what its predecessor left
+        comp = Component(name, list(args), {**self.env, "CONSENT_PROCESS_ID": name,
+                                             **(env or {})}, self.log_dir)
         self.running[name] = comp
         return comp
 

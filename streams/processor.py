@@ -26,7 +26,6 @@ exits for its supervisor to restart it.
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -80,7 +79,8 @@ class TransactionalLoop:
     """One consumer in a group, one transactional producer, one handler."""
 
     def __init__(self, settings: ClientSettings, *, group: str, topics: list[str],
-                 handler: Handler, name: str, batch_size: int = 2000,
+                 handler: Handler, name: str, process_id: str,
+                 transaction_timeout_s: float = 15.0, batch_size: int = 2000,
                  batch_timeout_s: float = 0.005, consumer_extra: dict[str, Any] | None = None,
                  producer_extra: dict[str, Any] | None = None) -> None:
         self.name = name
@@ -95,8 +95,8 @@ class TransactionalLoop:
             "error_cb": self._client_error,
             **(consumer_extra or {})}))
         self.producer = Producer(settings.producer_config(**{
-            "transactional.id": f"{group}-{uuid.uuid4().hex[:12]}",
-            "transaction.timeout.ms": 60_000,
+            "transactional.id": f"{group}-{process_id}",
+            "transaction.timeout.ms": int(transaction_timeout_s * 1000),
             "linger.ms": 1,
             "error_cb": self._client_error,
             **(producer_extra or {})}))

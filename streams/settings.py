@@ -1,5 +1,6 @@
 """Configuration of the stream processors (consent agent and send filter)."""
 
+import socket
 from pathlib import Path
 
 from pydantic import Field
@@ -25,5 +26,11 @@ class StreamSettings(ClientSettings):
     session_timeout_s: float = Field(
         default=10.0, ge=6, description="consumer-group session timeout: how soon a crashed "
         "processor's partitions move to a live one")
+    process_id: str = Field(
+        default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9._-]{1,100}$",
+        description="stable name of this process among its peers (pod name, `filter-1`): its "
+        "transactional id, so a restarted process aborts the transaction its crashed "
+        "predecessor left open instead of blocking readers until the transaction times out")
+    transaction_timeout_s: float = Field(default=15.0, ge=1.0)
     agent_batch: int = Field(default=2000, ge=1, description="consent events per transaction")
     filter_batch: int = Field(default=5000, ge=1, description="mail requests per transaction")

@@ -118,7 +118,8 @@ def test_a_mis_keyed_opt_out_under_backlog_still_wins(make_pipeline):
 def test_killing_the_filter_under_load_leaves_exactly_one_decision_per_request(make_pipeline):
     """SIGKILL mid-stream, twice: the committed outputs hold each request exactly once (before
     transactions, 5 of 2,906 were decided twice with different outcomes)."""
-    p: Pipeline = make_pipeline(components=("worker", "postgres"))
+    p: Pipeline = make_pipeline(components=("worker", "postgres"),
+                                extra_env={"CONSENT_SESSION_TIMEOUT_S": "6"})
     tag = uuid.uuid4().hex[:8]
     rng = random.Random(tag)
     emails = [f"k{i}-{tag}@example.com" for i in range(500)]
@@ -131,9 +132,9 @@ def test_killing_the_filter_under_load_leaves_exactly_one_decision_per_request(m
     rids: list[str] = []
     flt = p.procs.start("filter", "filter")
     started = time.monotonic()
-    kills = [2.0, 4.5]
-    while time.monotonic() - started < 7.0:  # steady load, so the kills land mid-batch
-        for _ in range(200):
+    kills = [1.5, 3.0]
+    while time.monotonic() - started < 4.5:  # steady load, so the kills land mid-batch
+        for _ in range(100):
             rid = f"{tag}-{len(rids)}"
             rids.append(rid)
             p.producer.send(_request(rng.choice(emails), rid))
@@ -145,8 +146,8 @@ def test_killing_the_filter_under_load_leaves_exactly_one_decision_per_request(m
         time.sleep(0.02)
     _decisions(p, rids)
     seen: Counter[str] = Counter()
-    for topic in ("mail-outbox", "mail-suppressed", "dead-letters"):
-        for _key, record in p.topic_records(topic, timeout=60, expect=1):
+    for topic, expect in (("mail-outbox", 1), ("mail-suppressed", 1), ("dead-letters", 0)):
+        for _key, record in p.topic_records(topic, timeout=60, expect=expect):
             if isinstance(record, dict) and record.get("request_id", "").startswith(tag):
                 seen[record["request_id"]] += 1
     assert set(seen) == set(rids), f"{len(set(rids) - set(seen))} requests undecided"
