@@ -39,7 +39,11 @@ def _plausible(value: datetime) -> datetime:
 Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
 EventTime = Annotated[AwareDatetime, AfterValidator(_plausible)]
 Text = Annotated[str, Field(max_length=20_000)]
-Ident = Annotated[str, Field(min_length=1, max_length=200)]
+# identifiers and mail header values: no line breaks or other control characters, which
+# would let a value forge a header or a log line
+_NO_CONTROL = r"^[^\x00-\x1f\x7f\u0085\u2028\u2029]*$"
+Ident = Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_CONTROL)]
+HeaderText = Annotated[str, Field(max_length=998, pattern=_NO_CONTROL)]
 Choice = Literal["granted", "withdrawn"]
 
 
@@ -112,7 +116,7 @@ class MailData(Data):
     request_id: Ident
     email: Email
     purpose: Purpose
-    subject: Annotated[str, Field(max_length=998)]
+    subject: HeaderText
     body: Annotated[str, Field(max_length=1_000_000)]
     campaign: Ident | None = None
 
