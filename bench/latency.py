@@ -12,7 +12,7 @@ from bench.display import progress_bars
 from bench.errors import BenchError
 from bench.state import Bench
 from bench.stats import figure, per_second, percentile, rate_text
-from ops.processes import wait_until
+from ops.supervisor import wait_until
 
 
 def measure_latency(bench: Bench, phase: str, rate: float, seconds: float) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from ops.processes import REPO_ROOT
+from ops.supervisor import REPO_ROOT
 
 KAFKA_VERSION = "4.1.1"  # what deploy/local/kafka.sh runs
 PACKAGES = ("faust-streaming", "confluent-kafka", "aiokafka", "rocksdict", "pydantic", "psycopg")

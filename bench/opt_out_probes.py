@@ -9,7 +9,7 @@ from bench.contacts import contact_email, opted_out_at_purchase
 from bench.display import progress_bars
 from bench.state import Bench
 from bench.stats import figure, per_second, percentile
-from ops.processes import wait_until
+from ops.supervisor import wait_until
 from schemas.purposes import Purpose
 from sources.producer import make_event
 

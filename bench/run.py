@@ -33,7 +33,7 @@ from bench.state import Bench
 from bench.stats import figure, median
 from bench.throughput import produce_requests, send_filter_run
 from bench.watcher import DecisionWatcher
-from ops.processes import REPO_ROOT, Components, LocalInfra
+from ops.supervisor import REPO_ROOT, Components, LocalInfra
 from sinks.db import migrate
 from sinks.settings import SinkSettings
 from sources.producer import EventProducer

@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from bench.constants import BODY, SEED, STOP_TIMEOUT_S
 from bench.machine import vm_hwm_mib
 from bench.watcher import DecisionWatcher, scrape_metrics
-from ops.processes import Component, Components, LocalInfra
+from ops.supervisor import Component, Components, LocalInfra
 from ops.traffic import PURPOSE_WEIGHTS, SUBJECTS
 from schemas.contact import contact_key
 from schemas.envelope import parse_event

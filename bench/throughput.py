@@ -10,7 +10,7 @@ from bench.contacts import contact_email
 from bench.display import progress_bars
 from bench.state import Bench
 from bench.stats import figure, per_second
-from ops.processes import wait_until
+from ops.supervisor import wait_until
 from schemas.topics import MAIL_REQUESTS
 
 

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ops.processes import REPO_ROOT, Components, LocalInfra, wait_until
 from ops.smtp_capture import CaptureServer
+from ops.supervisor import REPO_ROOT, Components, LocalInfra, wait_until
 from ops.topics import create_topics
 from ops.traffic import Traffic
 from schemas.contact import normalise_email

@@ -1,118 +1,188 @@
-"""`consent stack up|down|status` (`make up` / `make down`): the pipeline in the background.
+"""`consent stack up|down|status` (`make up` / `make down` / `make status`): the pipeline in the
+background, supervised.
 
-For integrators who want to produce events and watch what comes out: the local broker on
-127.0.0.1:9092, PostgreSQL on 127.0.0.1:54329, the worker, both sinks and an SMTP server
-that stores every mail as an .eml file under .local/dev/mail/, and the one-click
-unsubscribe endpoint on 127.0.0.1:8089 (the URL in every marketing mail). Processes are detached and
-tracked by pid files, so `down` works from any shell.
+For integrators who want to produce events and watch what comes out: the local broker,
+PostgreSQL, the consent agent, the send filter, both sinks, an SMTP server that stores every
+mail as an .eml file, and the one-click unsubscribe endpoint (the URL in every marketing mail).
+
+Why a supervisor: a component that exits (a crash, a stall, a lost database) must come back
+on its own, as it would under systemd or Kubernetes; `consent stack supervise` runs detached,
+restarts each component with growing delays (`ops.supervisor.Supervisor`) and writes their
+state, restarts included, for `status`. Every name and port comes from the environment, so two
+stacks run side by side: `CONSENT_INSTANCE` (default `dev`), `LOCAL_KAFKA_PORT`,
+`LOCAL_KAFKA_CONTROLLER_PORT`, `LOCAL_PG_PORT`, `CONSENT_UNSUBSCRIBE_PORT`,
+`CONSENT_SMTP_PORT` and `CONSENT_METRICS_BASE_PORT` (each process gets the next port).
 """
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from ops.processes import REPO_ROOT, stack
+from ops.supervisor import REPO_ROOT, Supervised, Supervisor, stack
 from ops.topics import create_topics
 from sinks.db import migrate
 from sinks.settings import SinkSettings
 from streams.settings import StreamSettings
 
 console = Console()
-DEV = REPO_ROOT / ".local" / "dev"
-RUN, LOGS = DEV / "run", DEV / "logs"
-SMTP_PORT = 8025
-
-# name -> arguments of `consent`; started in this order, stopped in reverse
-PROCESSES: dict[str, list[str]] = {
-    "smtp-capture": ["smtp-capture", "--port", str(SMTP_PORT), "--dir", str(DEV / "mail")],
-    "worker": ["worker"],
-    "postgres-sink": ["sink", "postgres"],
-    "mailer": ["sink", "mailer"],
-    "unsubscribe-server": ["unsubscribe-server", "--port", "8089"],
-}
 
 
-def _env() -> dict[str, str]:
-    return {"CONSENT_INSTANCE": "dev", "CONSENT_PYTHON": sys.executable,
-            "CONSENT_DATA_DIR": os.environ.get("CONSENT_DATA_DIR", str(DEV / "worker")),
-            "CONSENT_SMTP_PORT": os.environ.get("CONSENT_SMTP_PORT", str(SMTP_PORT))}
+@dataclass(frozen=True)
+class StackConfig:
+    instance: str
+    kafka_port: int
+    controller_port: int
+    pg_port: int
+    unsubscribe_port: int
+    smtp_port: int
+    metrics_base_port: int
+
+    @classmethod
+    def from_env(cls) -> "StackConfig":
+        e = os.environ
+        return cls(instance=e.get("CONSENT_INSTANCE", "dev"),
+                   kafka_port=int(e.get("LOCAL_KAFKA_PORT", "9092")),
+                   controller_port=int(e.get("LOCAL_KAFKA_CONTROLLER_PORT", "9093")),
+                   pg_port=int(e.get("LOCAL_PG_PORT", "54329")),
+                   unsubscribe_port=int(e.get("CONSENT_UNSUBSCRIBE_PORT", "8089")),
+                   smtp_port=int(e.get("CONSENT_SMTP_PORT", "8025")),
+                   metrics_base_port=int(e.get("CONSENT_METRICS_BASE_PORT", "9300")))
+
+    @property
+    def home(self) -> Path:
+        return Path(os.environ.get("CONSENT_LOCAL_DIR", REPO_ROOT / ".local")) / self.instance
+
+    @property
+    def state_file(self) -> Path:
+        return self.home / "run" / "supervisor.json"
+
+    def infra_env(self) -> dict[str, str]:
+        return {"CONSENT_INSTANCE": self.instance, "LOCAL_KAFKA_PORT": str(self.kafka_port),
+                "LOCAL_KAFKA_CONTROLLER_PORT": str(self.controller_port),
+                "LOCAL_PG_PORT": str(self.pg_port), "CONSENT_PYTHON": sys.executable}
+
+    def pipeline_env(self) -> dict[str, str]:
+        return {
+            "CONSENT_KAFKA_BOOTSTRAP": f"127.0.0.1:{self.kafka_port}",
+            "CONSENT_DATABASE_URL":
+                f"postgresql://consent:consent@127.0.0.1:{self.pg_port}/consent",
+            "CONSENT_DATA_DIR": str(self.home / "worker"),
+            "CONSENT_SMTP_HOST": "127.0.0.1", "CONSENT_SMTP_PORT": str(self.smtp_port),
+            "CONSENT_UNSUBSCRIBE_BASE_URL":
+                f"http://127.0.0.1:{self.unsubscribe_port}/unsubscribe",
+        }
+
+    def processes(self) -> dict[str, list[str]]:
+        """name -> arguments of `consent`; started in this order, stopped in reverse."""
+        return {
+            "smtp-capture": ["smtp-capture", "--port", str(self.smtp_port), "--dir",
+                             str(self.home / "mail")],
+            "worker": ["worker"],
+            "filter": ["filter"],
+            "postgres-sink": ["sink", "postgres"],
+            "mailer": ["sink", "mailer"],
+            "unsubscribe-server": ["unsubscribe-server", "--port", str(self.unsubscribe_port)],
+        }
+
+    def metrics_port(self, name: str) -> int:
+        return self.metrics_base_port + list(self.processes()).index(name)
 
 
-def _pid(name: str) -> int | None:
-    path = RUN / f"{name}.pid"
+def _supervisor_pid(cfg: StackConfig) -> int | None:
     try:
-        pid = int(path.read_text())
+        pid = int(json.loads(cfg.state_file.read_text())["supervisor_pid"])
         os.kill(pid, 0)
         return pid
-    except (OSError, ValueError):
+    except (OSError, ValueError, KeyError):
         return None
 
 
 def up() -> int:
-    env = _env()
-    console.print("starting Kafka and PostgreSQL (instance dev)…")
-    stack("up-infra", env)
-    os.environ.update(env)
+    cfg = StackConfig.from_env()
+    console.print(f"starting Kafka and PostgreSQL (instance {cfg.instance})…")
+    stack("up-infra", cfg.infra_env())
+    os.environ.update(cfg.pipeline_env())
     for name, state in create_topics(StreamSettings()).items():
         console.print(f"  topic {name}: {state}")
     console.print(f"  migrations: {migrate(SinkSettings()) or 'up to date'}")
-    RUN.mkdir(parents=True, exist_ok=True)
-    LOGS.mkdir(parents=True, exist_ok=True)
-    for name, args in PROCESSES.items():
-        if _pid(name):
-            console.print(f"  {name}: already running")
-            continue
-        with (LOGS / f"{name}.log").open("ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "ops", *args],
-                                    env={**os.environ, **env}, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-        (RUN / f"{name}.pid").write_text(str(proc.pid))
-        console.print(f"  {name}: started (pid {proc.pid}, log {LOGS / (name + '.log')})")
+    if _supervisor_pid(cfg):
+        console.print("  supervisor already running")
+        return status()
+    (cfg.home / "run").mkdir(parents=True, exist_ok=True)
+    (cfg.home / "logs").mkdir(parents=True, exist_ok=True)
+    with (cfg.home / "logs" / "supervisor.log").open("ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "ops", "stack", "supervise"],
+                                env={**os.environ, **cfg.infra_env(), **cfg.pipeline_env()},
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if _supervisor_pid(cfg) == proc.pid:
+            break
+        time.sleep(0.2)
     time.sleep(2)
     return status()
 
 
+def supervise() -> int:
+    """Run in the foreground until SIGTERM: what `up` starts detached."""
+    cfg = StackConfig.from_env()
+    base = {**cfg.pipeline_env()}
+    components = [Supervised(name, args, {**base, "CONSENT_METRICS_PORT":
+                                          str(cfg.metrics_port(name))}, cfg.home / "logs")
+                  for name, args in cfg.processes().items()]
+    Supervisor(components, cfg.state_file).run()
+    return 0
+
+
 def down() -> int:
-    for name in reversed(PROCESSES):
-        pid = _pid(name)
-        if pid is None:
-            continue
-        os.killpg(pid, signal.SIGTERM)
-        for _ in range(150):
-            if _pid(name) is None:
-                break
+    cfg = StackConfig.from_env()
+    pid = _supervisor_pid(cfg)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)  # it stops every component, then itself
+        deadline = time.monotonic() + 90
+        while _supervisor_pid(cfg) == pid and time.monotonic() < deadline:
             time.sleep(0.2)
-        else:
+        if _supervisor_pid(cfg) == pid:
             os.killpg(pid, signal.SIGKILL)
-        (RUN / f"{name}.pid").unlink(missing_ok=True)
-        console.print(f"stopped {name}")
-    stack("down-infra", _env())
-    console.print("stopped Kafka and PostgreSQL")
+        console.print("stopped the pipeline's processes")
+    stack("down-infra", cfg.infra_env())
+    console.print(f"stopped Kafka and PostgreSQL (instance {cfg.instance})")
     return 0
 
 
 def status() -> int:
-    table = Table(title="consent stack (instance dev)")
-    table.add_column("component")
-    table.add_column("state")
+    cfg = StackConfig.from_env()
+    table = Table(title=f"consent stack (instance {cfg.instance})")
+    for col in ("component", "state", "restarts", "last exit", "metrics"):
+        table.add_column(col)
     failed = False
-    for name in PROCESSES:
-        pid = _pid(name)
-        failed |= pid is None
-        table.add_row(name, f"[green]running[/green] (pid {pid})" if pid else "[red]stopped[/red]")
+    pid = _supervisor_pid(cfg)
+    comps: dict[str, dict[str, object]] = {}
+    if pid is not None:
+        comps = json.loads(cfg.state_file.read_text())["components"]
+    for name in cfg.processes():
+        c = comps.get(name, {})
+        running = bool(c.get("running"))
+        failed |= not running
+        state = f"[green]running[/green] (pid {c.get('pid')})" if running else "[red]stopped[/red]"
+        table.add_row(name, state, str(c.get("restarts", "-")), str(c.get("last_exit", "-")),
+                      f"127.0.0.1:{cfg.metrics_port(name)}")
     infra = subprocess.run(["bash", str(REPO_ROOT / "deploy/local/stack.sh"), "status"],
-                           env={**os.environ, **_env()}, capture_output=True, text=True,
-                           check=False)
-    table.add_row("kafka + postgres", infra.stdout.strip().replace("\n", "; ") or "?")
+                           env={**os.environ, **cfg.infra_env()}, capture_output=True,
+                           text=True, check=False)
+    table.add_row("kafka + postgres", infra.stdout.strip().replace("\n", "; ") or "?", "", "", "")
     console.print(table)
-    console.print("bootstrap 127.0.0.1:9092 · postgresql://consent:consent@127.0.0.1:54329/consent"
-                  f" · mail in {DEV / 'mail'}")
+    console.print(f"bootstrap 127.0.0.1:{cfg.kafka_port} · postgresql 127.0.0.1:{cfg.pg_port} · "
+                  f"unsubscribe http://127.0.0.1:{cfg.unsubscribe_port}/unsubscribe · "
+                  f"mail in {cfg.home / 'mail'}")
     return 1 if failed or infra.returncode else 0
 
 

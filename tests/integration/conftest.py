@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ops.processes import Components, LocalInfra
 from ops.smtp_capture import CaptureServer
+from ops.supervisor import Components, LocalInfra
 from ops.topics import create_topics
 from sinks.db import migrate
 from sinks.settings import SinkSettings

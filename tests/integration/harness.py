@@ -13,8 +13,8 @@ from typing import Any
 import psycopg
 from confluent_kafka import Consumer
 
-from ops.processes import REPO_ROOT, Components, LocalInfra
 from ops.smtp_capture import CaptureServer
+from ops.supervisor import REPO_ROOT, Components, LocalInfra
 from sinks.settings import SinkSettings
 from sources.producer import EventProducer, make_event
 from streams.settings import StreamSettings

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from confluent_kafka import Consumer
 
-from ops.processes import Component
+from ops.supervisor import Component
 from schemas.contact import contact_key
 from schemas.partitioning import partition_for
 from schemas.unsubscribe_token import sign

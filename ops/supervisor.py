@@ -4,6 +4,7 @@ Each component runs as its own OS process, as in production, so a crash is a cra
 demo exercises the same entry points an operator uses.
 """
 
+import json
 import logging
 import os
 import signal
@@ -132,3 +133,96 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str,
             return
         time.sleep(interval)
     raise ConsentError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+# ------------------------------------------------------------------------------ supervision
+
+RESTART_DELAYS_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+STABLE_AFTER_S = 60.0  # a process up this long has its backoff reset
+
+
+class Supervised:
+    """One component kept running: restarted with growing delays, restarts counted."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name, self.args, self.env, self.log_dir = name, args, env, log_dir
+        self.component: Component | None = None
+        self.restarts = 0
+        self.last_exit: int | None = None
+        self.started_at = 0.0
+        self.next_start = 0.0
+        self._failures = 0
+
+    def start(self) -> None:
+        self.component = Component(self.name, self.args, {**self.env,
+                                                          "CONSENT_PROCESS_ID": self.name},
+                                   self.log_dir)
+        self.started_at = time.monotonic()
+
+    def tend(self, now: float) -> None:
+        """Restart the component if it exited and its backoff has passed."""
+        comp = self.component
+        if comp is not None:
+            code = comp.proc.poll()
+            if code is None:
+                if now - self.started_at > STABLE_AFTER_S:
+                    self._failures = 0
+                return
+            comp.stop()
+            self.component = None
+            self.last_exit = code
+            delay = RESTART_DELAYS_S[min(self._failures, len(RESTART_DELAYS_S) - 1)]
+            self._failures += 1
+            self.next_start = now + delay
+            log.warning("%s exited with code %s; restarting in %.0fs", self.name, code, delay)
+            return
+        if now >= self.next_start:
+            if self.started_at:
+                self.restarts += 1
+            self.start()
+
+    def status(self) -> dict[str, object]:
+        comp = self.component
+        running = comp is not None and comp.proc.poll() is None
+        return {"pid": comp.proc.pid if running and comp else None, "running": running,
+                "restarts": self.restarts, "last_exit": self.last_exit,
+                "log": str(self.log_dir / f"{self.name}.log")}
+
+    def stop(self) -> None:
+        if self.component is not None:
+            self.component.stop()
+            self.component = None
+
+
+class Supervisor:
+    """Keeps a set of components running until told to stop; writes its state as JSON."""
+
+    def __init__(self, components: list[Supervised], state_file: Path) -> None:
+        self.components = components
+        self.state_file = state_file
+        self._stop = False
+
+    def request_stop(self, *_: object) -> None:
+        self._stop = True
+
+    def run(self, interval: float = 0.5) -> None:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        try:
+            while not self._stop:
+                now = time.monotonic()
+                for c in self.components:
+                    c.tend(now)
+                self._write_state()
+                time.sleep(interval)
+        finally:
+            for c in reversed(self.components):
+                c.stop()
+            self._write_state()
+
+    def _write_state(self) -> None:
+        state = {"supervisor_pid": os.getpid(), "updated_at": time.time(),
+                 "components": {c.name: c.status() for c in self.components}}
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(self.state_file)
