@@ -101,6 +101,22 @@ def _smtp_capture(args: argparse.Namespace) -> int:
     return smtp_capture(args.port, Path(args.dir))
 
 
+def _review(args: argparse.Namespace) -> int:
+    from ops import review
+    from sinks.settings import SinkSettings
+
+    settings = SinkSettings()
+    if args.verdict is None:
+        review.render(review.open_items(settings), Console())
+        return 0
+    if args.review_id is None:
+        raise ConsentError("which item? consent review confirm|reverse REVIEW_ID")
+    event = review.decide(settings, args.review_id, args.verdict)
+    console.print(f"sent {event['data']['all']} for review item {args.review_id} "
+                  f"(event {event['event_id']}); the item closes when the pipeline applies it")
+    return 0
+
+
 def _import_suppressions(args: argparse.Namespace) -> int:
     from ops.importing import run_import
 
@@ -136,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     lk = sub.add_parser("lookup", help="current consent and history of one e-mail address")
     lk.add_argument("email")
     lk.set_defaults(func=_lookup)
+    rv = sub.add_parser("review", help="detected text an agent should confirm or reverse")
+    rv.add_argument("verdict", nargs="?", choices=["confirm", "reverse"])
+    rv.add_argument("review_id", nargs="?")
+    rv.set_defaults(func=_review)
     demo = sub.add_parser("demo", help="start everything locally and drive realistic traffic")
     demo.add_argument("--contacts", type=int, default=400)
     demo.add_argument("--requests", type=int, default=4000)

@@ -95,6 +95,7 @@ class PreferenceData(Data):
     contact_key: ContactKey | None = None
     changes: dict[Purpose, Choice] = Field(default_factory=dict)
     all: Choice | None = None
+    review_id: Ident | None = None  # set by `consent review` when an agent decides an item
 
     @model_validator(mode="after")
     def _meaningful(self) -> "PreferenceData":

@@ -12,9 +12,12 @@ from pydantic import BaseModel
 from schemas.events import EVENT_TYPES
 from schemas.records import (
     ConsentChange,
+    ConsentState,
     ContactProfile,
     DeadLetter,
     OutboxRecord,
+    ProgressMarker,
+    ReviewItem,
     SuppressedRecord,
 )
 
@@ -26,6 +29,9 @@ RECORDS: dict[str, type[BaseModel]] = {
     "mail.suppressed": SuppressedRecord,
     "dead.letter": DeadLetter,
     "contact.profile": ContactProfile,
+    "consent.state": ConsentState,
+    "consent.progress": ProgressMarker,
+    "consent.review": ReviewItem,
 }
 
 

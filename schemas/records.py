@@ -40,6 +40,7 @@ Scope = Literal[
     "all",
     "relationship",
     "erasure",
+    "review",
 ]
 
 
@@ -59,7 +60,7 @@ class ConsentChange(Record):
     processed_at: AwareDatetime = Field(default_factory=utcnow)
     policy_version: str
     scope: Scope
-    action: Literal["granted", "withdrawn", "pending", "relationship", "erased"]
+    action: Literal["granted", "withdrawn", "pending", "relationship", "erased", "review"]
     applied: bool
     effective: dict[str, str]
     rule: str
@@ -214,6 +215,29 @@ class ConsentState(Record):
     updated_at: AwareDatetime
     decisions: dict[Purpose, Verdict]
     state: dict[str, object]
+
+
+class ReviewItem(Record):
+    """Detected text an agent should confirm or reverse (`consent-review` topic, `consent review`).
+
+    `possible_opt_out`: the contact is already suppressed (erring towards not mailing); the agent
+    confirms the withdrawal or reverses it with one `preference.changed`. `resubscribe`: nothing
+    changed; the agent confirms an explicit grant, or dismisses the item. No text is copied:
+    the ticket id and the character span point at it in the support desk.
+    """
+
+    record: Literal["consent.review"] = "consent.review"
+    review_id: str
+    contact_key: str
+    event_id: UUID
+    ticket_id: str
+    outcome: Literal["possible_opt_out", "resubscribe"]
+    suggested: Literal["confirm_withdrawal", "confirm_grant"]
+    rule: str
+    language: str
+    span: str
+    occurred_at: AwareDatetime
+    created_at: AwareDatetime = Field(default_factory=utcnow)
 
 
 PROGRESS_KEY = b"~progress"

@@ -17,10 +17,12 @@ MAIL_OUTBOX = "mail-outbox"
 MAIL_SUPPRESSED = "mail-suppressed"
 DEAD_LETTERS = "dead-letters"
 CONTACTS = "contacts"
+CONSENT_REVIEW = "consent-review"
+"""Detected text an agent should confirm (possible opt-outs, re-subscribe requests)."""
 CONSENT_STATE = "consent-state"
 """The materialised consent table (compacted), with the agent's progress markers."""
 OUTPUT_TOPICS = (CONSENT_CHANGES, MAIL_OUTBOX, MAIL_SUPPRESSED, DEAD_LETTERS, CONTACTS,
-                 CONSENT_STATE)
+                 CONSENT_STATE, CONSENT_REVIEW)
 
 TOPIC_TYPES: dict[str, frozenset[str]] = {
     "purchases": frozenset({"purchase.completed"}),
@@ -77,6 +79,7 @@ def topic_specs() -> list[TopicSpec]:
         TopicSpec(MAIL_OUTBOX, config={"retention.ms": str(14 * DAY_MS)}),
         TopicSpec(MAIL_SUPPRESSED, config={"retention.ms": str(400 * DAY_MS)}),
         TopicSpec(DEAD_LETTERS, config={"retention.ms": str(30 * DAY_MS)}),
+        TopicSpec(CONSENT_REVIEW, config={"retention.ms": str(400 * DAY_MS)}),
         # personal data per contact; erasure writes a tombstone, compaction removes the rest
         TopicSpec(CONTACTS, config={"cleanup.policy": "compact", "delete.retention.ms":
                                     str(DAY_MS), "min.compaction.lag.ms": "0",

@@ -121,6 +121,18 @@ def write(conn: psycopg.Connection, rows: Rows) -> None:
                 "INSERT INTO erasures (contact_key, event_id, request_ref, requested_at) "
                 "VALUES (%s,%s,%s,%s) ON CONFLICT (contact_key, event_id) DO NOTHING",
                 rows.erasures)
+        if rows.reviews:
+            cur.executemany(
+                "INSERT INTO review_items (review_id, contact_key, event_id, ticket_id, outcome, "
+                "suggested, rule, language, span, occurred_at, created_at) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING", rows.reviews)
+        if rows.resolutions:
+            # confirmed when the agent did what was suggested, reversed otherwise
+            cur.executemany(
+                "UPDATE review_items SET resolved_at = %s, resolution = CASE WHEN "
+                "(suggested = 'confirm_withdrawal') = (%s = 'withdrawn') THEN 'confirmed' "
+                "ELSE 'reversed' END, resolved_by_event = %s "
+                "WHERE review_id = %s::uuid AND resolved_at IS NULL", rows.resolutions)
         if rows.letters:
             cur.executemany(
                 'INSERT INTO dead_letters (topic, partition, "offset", kind, stage, reason, '

@@ -18,10 +18,24 @@ import orjson
 from confluent_kafka import Message
 from pydantic import ValidationError
 
-from schemas.records import ConsentChange, ContactProfile, DeadLetter, OutboxRecord, SuppressedRecord
-from schemas.topics import CONSENT_CHANGES, CONTACTS, DEAD_LETTERS, MAIL_OUTBOX, MAIL_SUPPRESSED
+from schemas.records import (
+    ConsentChange,
+    ContactProfile,
+    DeadLetter,
+    OutboxRecord,
+    ReviewItem,
+    SuppressedRecord,
+)
+from schemas.topics import (
+    CONSENT_CHANGES,
+    CONSENT_REVIEW,
+    CONTACTS,
+    DEAD_LETTERS,
+    MAIL_OUTBOX,
+    MAIL_SUPPRESSED,
+)
 
-TOPICS = [CONSENT_CHANGES, MAIL_OUTBOX, MAIL_SUPPRESSED, DEAD_LETTERS, CONTACTS]
+TOPICS = [CONSENT_CHANGES, MAIL_OUTBOX, MAIL_SUPPRESSED, DEAD_LETTERS, CONTACTS, CONSENT_REVIEW]
 
 
 def clean(value: Any) -> Any:
@@ -81,11 +95,14 @@ class Rows:
     erasures: list[tuple[Any, ...]] = field(default_factory=list)
     letters: list[tuple[Any, ...]] = field(default_factory=list)
     contacts: dict[str, Profile] = field(default_factory=dict)
+    reviews: list[tuple[Any, ...]] = field(default_factory=list)
+    resolutions: list[tuple[Any, ...]] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
 
     def count(self) -> int:
         return (len(self.ledger) + len(self.current) + len(self.decisions) + len(self.erasures)
-                + len(self.letters) + len(self.contacts))
+                + len(self.letters) + len(self.contacts) + len(self.reviews)
+                + len(self.resolutions))
 
 
 def collect(msgs: list[Message], base_of: dict[str, str]) -> Rows:
@@ -113,6 +130,9 @@ def _add(rows: Rows, base: str, m: Message) -> None:
         if c.scope == "erasure":
             rows.erasures.append(cleaned((c.contact_key, c.event_id,
                                           c.evidence.get("request_ref", ""), c.occurred_at)))
+        review_id = c.evidence.get("review_id")
+        if review_id and c.action in ("granted", "withdrawn"):
+            rows.resolutions.append(cleaned((c.processed_at, c.action, c.event_id, review_id)))
         for purpose, status in c.effective.items():
             rows.current[(c.contact_key, purpose)] = cleaned((
                 c.contact_key, purpose, status, c.event_id, c.policy_version, c.processed_at))
@@ -132,6 +152,11 @@ def _add(rows: Rows, base: str, m: Message) -> None:
             raise ValueError("contacts record without a contact key")
         profile = None if value is None else ContactProfile.model_validate_json(value)
         rows.contacts.setdefault(key, Profile()).apply(profile)
+    elif base == CONSENT_REVIEW:
+        r = ReviewItem.model_validate_json(value or b"")
+        rows.reviews.append(cleaned((r.review_id, r.contact_key, r.event_id, r.ticket_id,
+                                     r.outcome, r.suggested, r.rule, r.language, r.span,
+                                     r.occurred_at, r.created_at)))
     elif base == DEAD_LETTERS:
         d = DeadLetter.model_validate_json(value or b"")
         rows.letters.append(cleaned((d.topic, d.partition, d.offset, d.kind, d.stage, d.reason,

@@ -86,6 +86,8 @@ class PostgresWriter:
             total.contacts.update(single.contacts)
             total.letters += single.letters
             total.erasures += single.erasures
+            total.reviews += single.reviews
+            total.resolutions += single.resolutions
         return total
 
     def _record_failures(self, conn: psycopg.Connection, failures: list[Failure]) -> None:
@@ -109,7 +111,8 @@ class PostgresWriter:
                          ("consent_current", len(rows.current)),
                          ("mail_decisions", len(rows.decisions)),
                          ("contacts", len(rows.contacts)), ("erasures", len(rows.erasures)),
-                         ("dead_letters", len(rows.letters))):
+                         ("dead_letters", len(rows.letters)),
+                         ("review_items", len(rows.reviews))):
             if n:
                 m.labels(table).inc(n)
         self.metrics.last_batch.set_to_current_time()

@@ -186,7 +186,7 @@ class Effect:
     """What one event asserts about one scope; becomes one ledger line."""
 
     scope: str
-    action: Literal["granted", "withdrawn", "pending", "relationship", "erased"]
+    action: Literal["granted", "withdrawn", "pending", "relationship", "erased", "review"]
     rule: str
     evidence: dict[str, str] = field(default_factory=dict)
     detected: bool = False
@@ -199,6 +199,8 @@ Detector = Callable[[str], Detection | None]
 # and grants nothing by itself: it is review work only, reported by the detector.
 _TEXT_RULES = {Outcome.OPT_OUT: "support.text_opt_out",
                Outcome.POSSIBLE_OPT_OUT: "support.text_possible_opt_out"}
+_REVIEWED = {Outcome.POSSIBLE_OPT_OUT: "review.confirm_withdrawal",
+             Outcome.RESUBSCRIBE: "review.confirm_grant"}
 
 
 def effects_of(event: ConsentEvent, policy: Policy, detect: Detector = detect_text) -> list[Effect]:
@@ -214,12 +216,17 @@ def effects_of(event: ConsentEvent, policy: Policy, detect: Detector = detect_te
             out.append(Effect(ALL, "withdrawn", "support.intent_opt_out", {"field": "intent"}))
         elif event.data.intent == "opt_in":
             out.append(Effect(ALL, "granted", "support.intent_opt_in", {"field": "intent"}))
-        elif (found := detect(event.data.text)) is not None and found.outcome in _TEXT_RULES:
-            out.append(Effect(ALL, "withdrawn", _TEXT_RULES[found.outcome],
-                              {"text_rule": found.rule, "language": found.language,
-                               "span": f"{found.span[0]}-{found.span[1]}",
-                               "ticket_id": event.data.ticket_id,
-                               "outcome": found.outcome.value}, detected=True))
+        elif (found := detect(event.data.text)) is not None:
+            evidence = {"text_rule": found.rule, "language": found.language,
+                        "span": f"{found.span[0]}-{found.span[1]}",
+                        "ticket_id": event.data.ticket_id, "outcome": found.outcome.value}
+            if found.outcome in _TEXT_RULES:
+                out.append(Effect(ALL, "withdrawn", _TEXT_RULES[found.outcome], evidence,
+                                  detected=True))
+            if found.outcome in _REVIEWED:
+                # an agent confirms or reverses it; state_of ignores this effect
+                out.append(Effect("review", "review", _REVIEWED[found.outcome], evidence,
+                                  detected=True))
     elif isinstance(event, NewsletterSignup):
         if policy.double_opt_in:
             token = event.data.confirmation_token
@@ -241,10 +248,12 @@ def effects_of(event: ConsentEvent, policy: Policy, detect: Detector = detect_te
         scope = ALL if event.data.scope == "all" else "newsletter"
         out.append(Effect(scope, "withdrawn", f"newsletter.unsubscribed_{event.data.scope}"))
     elif isinstance(event, PreferenceChanged):
+        # a decision taken on a review item names it, so the item is closed with its proof
+        ref = {"review_id": event.data.review_id} if event.data.review_id else {}
         if event.data.all is not None:
-            out.append(Effect(ALL, event.data.all, "preference.all"))
+            out.append(Effect(ALL, event.data.all, "preference.all", dict(ref)))
         for purpose, choice in sorted(event.data.changes.items()):
-            out.append(Effect(purpose.value, choice, "preference.purpose"))
+            out.append(Effect(purpose.value, choice, "preference.purpose", dict(ref)))
     elif isinstance(event, ErasureRequested):
         out.append(Effect("erasure", "erased", "erasure.requested",
                           {"request_ref": event.data.request_ref}))

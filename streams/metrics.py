@@ -26,6 +26,9 @@ class StreamMetrics:
                                "plus the allowed skew", ["topic"], registry=r)
         self.changes = Counter("consent_changes_total", "Ledger lines written",
                                ["scope", "action", "applied"], registry=r)
+        self.reviews = Counter("consent_review_items_total",
+                               "Detected text put on consent-review for an agent",
+                               ["outcome"], registry=r)
         self.restored = Counter("consent_state_restored_total",
                                 "Consent states read back from consent-state on assignment",
                                 registry=r)

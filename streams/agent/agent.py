@@ -36,7 +36,14 @@ from schemas.exceptions import InvalidEvent
 from schemas.partitioning import partition_for
 from schemas.purposes import Purpose
 from schemas.records import DeadLetter
-from schemas.topics import CONSENT_CHANGES, CONSENT_STATE, CONTACTS, DEAD_LETTERS, INPUT_TOPICS
+from schemas.topics import (
+    CONSENT_CHANGES,
+    CONSENT_REVIEW,
+    CONSENT_STATE,
+    CONTACTS,
+    DEAD_LETTERS,
+    INPUT_TOPICS,
+)
 from streams.agent import records
 from streams.agent.store import StateStores
 from streams.decisions import EMPTY, ContactState, Verdict, apply_event, verdicts
@@ -77,7 +84,8 @@ class ConsentAgent:
         self.skew = timedelta(seconds=settings.event_time_skew_s)
         self.base = {settings.topic(t): t for t in INPUT_TOPICS}
         self.out_topic = {t: settings.topic(t) for t in
-                          (CONSENT_CHANGES, CONSENT_STATE, CONTACTS, DEAD_LETTERS)}
+                          (CONSENT_CHANGES, CONSENT_REVIEW, CONSENT_STATE, CONTACTS,
+                           DEAD_LETTERS)}
         self.consumer: Consumer | None = None
         # next input offset per (topic base name, partition): committed, and staged by a batch
         self.applied: dict[tuple[str, int], int] = {}
@@ -239,6 +247,10 @@ class ConsentAgent:
                 key=key, event=event, effect=effect, applied=applied, effective=effective,
                 policy_version=self.policy.version, now=now, extra_evidence=extra))
             self.metrics.changes.labels(effect.scope, effect.action, str(applied).lower()).inc()
+            if effect.scope == "review":
+                out(self.out_topic[CONSENT_REVIEW], kb,
+                    records.review_item(key=key, event=event, effect=effect, now=now))
+                self.metrics.reviews.labels(effect.evidence.get("outcome", "")).inc()
         self._profile(out, event, key, kb, result.state)
         self.metrics.events.labels(base, event.type).inc()
 

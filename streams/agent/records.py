@@ -6,6 +6,7 @@ more than the decision itself. These builders produce the same JSON the models d
 their output against the models, so the two cannot drift.
 """
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -90,3 +91,21 @@ def profile_record(*, key: str, email: str, event: Any) -> bytes:
 def progress_marker(partition: int, applied: dict[str, int], now: datetime) -> tuple[bytes, bytes]:
     return PROGRESS_KEY, orjson.dumps({"record": "consent.progress", "partition": partition,
                                        "applied": applied, "at": now.isoformat()})
+
+
+REVIEW_NAMESPACE = uuid.UUID("0f3a4d2e-7b1c-4e5f-9a8b-7c6d5e4f3a2b")
+SUGGESTED = {"possible_opt_out": "confirm_withdrawal", "resubscribe": "confirm_grant"}
+
+
+def review_item(*, key: str, event: Any, effect: Effect, now: datetime) -> bytes:
+    """A review item; its id is derived, so a replayed event names the same item."""
+    ev = effect.evidence
+    review_id = uuid.uuid5(REVIEW_NAMESPACE, f"{key}:{event.event_id}:{ev['outcome']}")
+    return orjson.dumps({
+        "record": "consent.review", "review_id": str(review_id), "contact_key": key,
+        "event_id": str(event.event_id), "ticket_id": ev.get("ticket_id", ""),
+        "outcome": ev["outcome"], "suggested": SUGGESTED[ev["outcome"]],
+        "rule": ev.get("text_rule", effect.rule), "language": ev.get("language", ""),
+        "span": ev.get("span", ""), "occurred_at": event.occurred_at.isoformat(),
+        "created_at": now.isoformat(),
+    })
