@@ -3,13 +3,16 @@
 BENCH_PORTS = {"kafka_port": 9492, "controller_port": 9493, "pg_port": 54333}
 
 DEFAULT_REPEAT = 3  # throughput phases (send filter and pass-through) are repeated; median wins
-LATENCY_RATE = 500.0  # offered load of the latency phase, requests/s
+LATENCY_RATE = 5000.0  # offered load of the latency phase, requests/s (DESIGN.md)
 LATENCY_SECONDS = 20.0
 LIGHT_RATE = 50.0  # the same at light load: the pipeline's own latency, without queueing
 LIGHT_SECONDS = 10.0
 OPT_OUT_PROBES = 200
 OPT_OUT_RATE = 20.0  # probes/s: paced, so probes do not queue behind each other
-SINK_MAX_S = 420.0  # the sink phase stops measuring here (reported as "not caught up")
+SINK_MAX_S = 180.0  # the sink phase stops measuring here (reported as "not caught up")
+BACKLOG_EVENTS = 100_000  # consent events produced while the agent is down
+MAILER_MAILS = 10_000  # outbox records the mailer phase sends
+RESTORE_TIMEOUT_S = 900.0
 PRELOAD_TIMEOUT_S = 3 * 3600.0
 DECIDE_TIMEOUT_S = 1800.0
 STOP_TIMEOUT_S = 60.0
@@ -18,5 +21,6 @@ SEED = 20261124
 
 PASSTHROUGH_TOPIC = "bench-passthrough"
 DECISION_TOPICS = {"mail-outbox": "forwarded", "mail-suppressed": "suppressed"}
-SINK_TOPICS = ("consent-changes", "mail-outbox", "mail-suppressed", "dead-letters")
+SINK_TOPICS = ("consent-changes", "mail-outbox", "mail-suppressed", "dead-letters", "contacts",
+               "consent-review")
 BODY = "Hello,\n\nThis is a message from Example Software, sent by the benchmark.\n"

@@ -10,17 +10,19 @@ from bench.constants import DECIDE_TIMEOUT_S
 from bench.contacts import contact_email
 from bench.display import progress_bars
 from bench.errors import BenchError
+from bench.opt_out_probes import PHASE, ProbeThread
 from bench.state import Bench
 from bench.stats import figure, per_second, percentile, rate_text
 from ops.supervisor import wait_until
 
 
-def measure_latency(bench: Bench, phase: str, rate: float, seconds: float) -> dict[str, Any]:
-    """Requests at a fixed rate into a running worker; latency per request from its decision.
+def measure_latency(bench: Bench, phase: str, rate: float, seconds: float,
+                    probes: ProbeThread | None = None) -> dict[str, Any]:
+    """Requests at a fixed rate into a running pipeline; latency per request from its decision.
 
     Latency = decision's broker append time − the moment the bench handed the request to
     the producer (same host, same clock). The time from the request's own append is given
-    too, to separate producer batching (linger.ms) from the pipeline. If the worker cannot
+    too, to separate producer batching (linger.ms) from the pipeline. If the filter cannot
     keep up with the offered rate, latency is a growing queue, not a steady state: that is
     flagged (`saturated`) rather than left for the reader to guess.
     """
@@ -38,6 +40,8 @@ def measure_latency(bench: Bench, phase: str, rate: float, seconds: float) -> di
         return cb
 
     t0 = time.time()
+    if probes is not None:
+        probes.start()
     with progress_bars() as progress:
         task = progress.add_task(f"offered load {rate:.0f} req/s", total=n, rate="")
         for j in range(n):
@@ -65,6 +69,12 @@ def measure_latency(bench: Bench, phase: str, rate: float, seconds: float) -> di
             return got >= n
 
         wait_until(done, DECIDE_TIMEOUT_S, f"{n} decisions (latency at {rate:.0f}/s)", check=bench.check)
+        if probes is not None:
+            probes.join(DECIDE_TIMEOUT_S)
+            if probes.error is not None:
+                raise BenchError(f"opt-out probes failed: {probes.error}")
+            wait_until(lambda: bench.watcher.count(PHASE) >= len(probes.acked_at),
+                       DECIDE_TIMEOUT_S, "opt-out probe decisions", check=bench.check)
     seen = bench.watcher.of_phase(phase)
     lat = [seen[r].append_ms - sent_at[r] * 1000 for r in seen]
     lat_append = [seen[r].append_ms - appended[r] for r in seen if r in appended]
@@ -73,7 +83,7 @@ def measure_latency(bench: Bench, phase: str, rate: float, seconds: float) -> di
     saturated = drain > 1.0
     if saturated:
         bench.notes.append(
-            f"latency at {rate:.0f} req/s: the worker did not keep up (last decision "
+            f"latency at {rate:.0f} req/s: the filter did not keep up (last decision "
             f"{drain:.1f}s after the last request, {per_second(n, last_decision - t0):.0f} "
             "decisions/s), so these percentiles measure a growing queue, not steady state")
     return {

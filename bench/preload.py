@@ -1,10 +1,10 @@
-"""Phase 1: one purchase per contact, produced with no worker running, then applied by a worker."""
+"""Phase 1: one purchase per contact, produced with no agent running, then applied by the agent."""
 
-import json
 import time
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+import orjson
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from bench.constants import PRELOAD_TIMEOUT_S, PROGRESS_LINE_S
 from bench.contacts import contact_email, opted_out_at_purchase
@@ -12,36 +12,33 @@ from bench.display import progress_bars
 from bench.errors import BenchError
 from bench.state import Bench
 from bench.stats import figure, per_second, rate_text
-from schemas.contact import contact_key
 from schemas.topics import INPUT_TOPICS
 from sources.producer import make_event
 
 
 def preload_contacts(bench: Bench) -> dict[str, Any]:
-    """Produce one purchase per contact with no worker running, then let a worker apply them.
+    """Produce one purchase per contact with no agent running, then let the agent apply them.
 
     Producing first keeps the producer from competing with the worker for CPU, so the
     applied rate is the consent agent's own. Bulk events are keyed by the same function as
     EventProducer.send (checked on the first event) but skip its per-event validation,
     which would make the preload three times slower without testing anything new.
     """
-    secret = bench.settings.key_secret.get_secret_value()
     t0 = time.time()
     with progress_bars() as progress:
-        task = progress.add_task("produce purchases (no worker running)", total=bench.contacts,
+        task = progress.add_task("produce purchases (no agent running)", total=bench.contacts,
                                  rate="")
         for i in range(bench.contacts):
             email = contact_email(i)
             event = make_event("purchase.completed", {
                 "order_id": f"B-{i}", "email": email, "name": f"Bench Contact {i}",
                 "country": "NL", "marketing_opt_out": opted_out_at_purchase(i)}, source="bench-shop")
-            key = contact_key(email, secret)
+            key = bench.key_of(email)
             if i == 0:
-                if bench.producer.send(event) != key:
+                if bench.producer.send(event).encode("ascii") != key:
                     raise BenchError("bench keys disagree with EventProducer's keys")
             else:
-                raw = json.dumps(event, separators=(",", ":")).encode("utf-8")
-                bench.producer.send_raw("purchases", key.encode("ascii"), raw)
+                bench.producer.send_raw("purchases", key, orjson.dumps(event))
             if i % 5000 == 4999:
                 progress.update(task, completed=i + 1,
                                 rate=f"{per_second(i + 1, time.time() - t0):,.0f}/s")
@@ -53,17 +50,22 @@ def preload_contacts(bench: Bench) -> dict[str, Any]:
         highs = {(bench.settings.topic(t), p): h for t in INPUT_TOPICS
                  for p, h in bench.end_offsets(t).items()}
         total = sum(highs.values())
-        started = bench.start_worker("preload")
-        task = progress.add_task("worker applies them (committed offsets)", total=total,
+        started = time.time()
+        bench.start_agent("preload")
+        task = progress.add_task("consent agent applies them (committed offsets)", total=total,
                                  rate="")
         group = Consumer(bench.settings.to_librdkafka(**{
-            "group.id": bench.settings.app_id, "enable.auto.commit": False}))
+            "group.id": f"{bench.settings.app_id}-agent", "enable.auto.commit": False}))
         first: tuple[float, int] | None = None
         last_line = time.time()
         try:
             while True:
                 bench.check()
-                got = group.committed([TopicPartition(t, p) for t, p in highs], timeout=10)
+                try:
+                    got = group.committed([TopicPartition(t, p) for t, p in highs], timeout=10)
+                except KafkaException:  # the coordinator moves while the group forms
+                    time.sleep(0.5)
+                    continue
                 done = sum(min(max(tp.offset, 0), highs[(tp.topic, tp.partition)])
                            for tp in got)
                 now = time.time()

@@ -1,15 +1,14 @@
 """The state one run's phases share (`Bench`), and the plumbing they all use: starting and
-stopping the worker, reading end offsets, producing a mail request, waiting for a condition."""
+stopping processes (with their peak RSS and metrics), reading end offsets, producing requests."""
 
-import json
 import logging
 import random
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from bench.constants import BODY, SEED, STOP_TIMEOUT_S
@@ -17,7 +16,7 @@ from bench.machine import vm_hwm_mib
 from bench.watcher import DecisionWatcher, scrape_metrics
 from ops.supervisor import Component, Components, LocalInfra
 from ops.traffic import PURPOSE_WEIGHTS, SUBJECTS
-from schemas.contact import contact_key
+from schemas.contact import KeyHasher
 from schemas.envelope import parse_event
 from schemas.purposes import Purpose
 from schemas.topics import MAIL_REQUESTS
@@ -63,35 +62,50 @@ class Bench:
     requests: int
     repeat: int
     rng: random.Random = field(default_factory=lambda: random.Random(SEED))
-    worker: Component | None = None
-    worker_starts: int = 0
-    worker_peaks: list[float] = field(default_factory=list)
-    worker_metrics: list[dict[str, Any]] = field(default_factory=list)
-    metrics_port: int = 0
+    running: dict[str, tuple[Component, int]] = field(default_factory=dict)
+    starts: int = 0
+    peaks: dict[str, list[float]] = field(default_factory=dict)
+    process_metrics: list[dict[str, Any]] = field(default_factory=list)
     request_checked: bool = False
     notes: list[str] = field(default_factory=list)
+    hasher: KeyHasher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hasher = KeyHasher(self.settings.key_secret.get_secret_value())
 
     def check(self) -> None:
         self.procs.check_alive()
         self.watcher.check()
 
-    def start_worker(self, label: str) -> float:
-        self.worker_starts += 1
-        self.metrics_port = _free_port()
-        started = time.time()
-        self.worker = self.procs.start(f"worker-{self.worker_starts}-{label}", "worker",
-                                       env={"CONSENT_METRICS_PORT": str(self.metrics_port)})
-        return started
+    def start(self, kind: str, label: str, *args: str) -> Component:
+        """Start a `consent` process of one kind (`worker`, `filter`, …) with its own metrics port."""
+        self.starts += 1
+        port = _free_port()
+        comp = self.procs.start(f"{kind}-{self.starts}-{label}", *args,
+                                env={"CONSENT_METRICS_PORT": str(port)})
+        self.running[comp.name] = (comp, port)
+        return comp
 
-    def stop_worker(self) -> None:
-        if self.worker is not None:
-            metrics = scrape_metrics(self.metrics_port)
-            peak = stop_component(self.procs, self.worker)
-            if peak is not None:
-                self.worker_peaks.append(peak)
-            self.worker_metrics.append({"worker": self.worker.name, "peak_rss_mib": peak and
-                                        round(peak, 1), **metrics})
-            self.worker = None
+    def start_agent(self, label: str) -> Component:
+        return self.start("worker", label, "worker")
+
+    def start_filter(self, label: str) -> Component:
+        return self.start("filter", label, "filter")
+
+    def stop(self, comp: Component) -> None:
+        _comp, port = self.running.pop(comp.name)
+        metrics = scrape_metrics(port)
+        peak = stop_component(self.procs, comp)
+        kind = comp.name.split("-", 1)[0]
+        if peak is not None:
+            self.peaks.setdefault(kind, []).append(peak)
+        self.process_metrics.append({"process": comp.name,
+                                     "peak_rss_mib": peak and round(peak, 1), **metrics})
+
+    def stop_all(self, kind: str | None = None) -> None:
+        for name, (comp, _port) in list(self.running.items()):
+            if kind is None or name.startswith(f"{kind}-"):
+                self.stop(comp)
 
     def end_offsets(self, topic: str) -> dict[int, int]:
         consumer = Consumer(self.settings.to_librdkafka(**{"group.id": "bench-offsets"}))
@@ -102,18 +116,21 @@ class Bench:
         finally:
             consumer.close()
 
+    def key_of(self, email: str) -> bytes:
+        return self.hasher(email).encode("ascii")
+
     def mail_request(self, rid: str, email: str, purpose: Purpose,
-                     on_delivery: Callable[[KafkaError | None, Message], None] | None = None
-                     ) -> None:
+                     on_delivery: Callable[[KafkaError | None, Message], None] | None = None,
+                     producer: EventProducer | None = None) -> None:
         event = make_event("mail.requested", {
             "request_id": rid, "email": email, "purpose": purpose.value,
             "subject": SUBJECTS[purpose], "body": BODY, "campaign": "bench"}, source="bench-crm")
-        raw = json.dumps(event, separators=(",", ":")).encode("utf-8")
+        raw = orjson.dumps(event)
         if not self.request_checked:  # the bench's requests must be valid, or it measures DLQs
             parse_event(raw, topic=MAIL_REQUESTS)
             self.request_checked = True
-        key = contact_key(email, self.settings.key_secret.get_secret_value()).encode("ascii")
-        self.producer.send_raw(MAIL_REQUESTS, key, raw, on_delivery=on_delivery)
+        (producer or self.producer).send_raw(MAIL_REQUESTS, self.key_of(email), raw,
+                                             on_delivery=on_delivery)
 
     def random_purpose(self) -> Purpose:
         return self.rng.choices(list(PURPOSE_WEIGHTS), list(PURPOSE_WEIGHTS.values()))[0]

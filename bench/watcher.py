@@ -65,7 +65,7 @@ class DecisionWatcher:
         s = self.settings
         consumer = Consumer(s.to_librdkafka(**{
             "group.id": f"{s.topic_prefix}bench-watcher", "enable.auto.commit": False,
-            "fetch.wait.max.ms": 50}))
+            "fetch.wait.max.ms": 10, "isolation.level": "read_committed"}))
         outcome_of = {s.topic(t): o for t, o in DECISION_TOPICS.items()}
         consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t in outcome_of
                          for p in range(s.partitions)])
@@ -109,8 +109,10 @@ class DecisionWatcher:
 
 
 def scrape_metrics(port: int) -> dict[str, Any]:
-    """The worker's own view (Prometheus): how long filter batches waited at the barrier and
-    how large they were. It explains a throughput or latency figure instead of guessing."""
+    """A process's own view (Prometheus): batches, barrier waits, events applied, restores.
+
+    It explains a throughput or latency figure instead of guessing.
+    """
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:  # noqa: S310
             text = resp.read().decode("utf-8")
@@ -121,16 +123,28 @@ def scrape_metrics(port: int) -> dict[str, Any]:
         if line.startswith("#") or " " not in line:
             continue
         name, _, value = line.rpartition(" ")
-        if name.startswith(("consent_barrier_wait_seconds_", "consent_filter_batch_size_")) \
-                and "{" not in name or name.startswith("consent_events_total"):
-            values[name] = values.get(name, 0.0) + float(value)
-    batches = values.get("consent_filter_batch_size_count", 0.0)
-    consent_events = sum(v for k, v in values.items() if k.startswith("consent_events_total"))
+        base = name.split("{", 1)[0]
+        values[base] = values.get(base, 0.0) + float(value)
+    batches = values.get("consent_batch_size_count", 0.0)
+    waits = values.get("consent_barrier_wait_seconds_count", 0.0)
     return {
-        "filter_batches": int(batches),
-        "mean_batch_size": round(values.get("consent_filter_batch_size_sum", 0.0) / batches, 1)
+        "batches": int(batches),
+        "mean_batch_size": round(values.get("consent_batch_size_sum", 0.0) / batches, 1)
         if batches else None,
         "mean_barrier_wait_ms": round(1000 * values.get("consent_barrier_wait_seconds_sum", 0.0)
-                                      / batches, 2) if batches else None,
-        "consent_events_applied": int(consent_events),
+                                      / waits, 2) if waits else None,
+        "consent_events_applied": int(values.get("consent_events_total", 0.0)),
+        "states_restored": int(values.get("consent_state_restored_total", 0.0)),
+        "replica_contacts": int(values.get("consent_replica_contacts", 0.0)),
     }
+
+
+def metric_total(port: int, name: str) -> float:
+    """The sum of one metric over its label sets; NaN if the endpoint cannot be read."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:  # noqa: S310
+            text = resp.read().decode("utf-8")
+    except OSError:
+        return float("nan")
+    return sum(float(line.rpartition(" ")[2]) for line in text.splitlines()
+               if line.startswith(name) and not line.startswith("#"))
