@@ -3,8 +3,10 @@
 Separable verbs are joins ("melden Sie mich ab", "hören Sie auf", "stellen Sie ... ein",
 "nehmen Sie mich raus", "rufen Sie ... an"); compounds are infixes ("Werbemails",
 "E-Mail-Zusendungen", "Werbewiderspruch"). "Abmelden" also means logging out or leaving a
-course; the ``feature`` veto (App, Gerät, Konto, Kurs, Schulung) keeps those ordinary. A few
-dialect forms ("ned", "ka", "mog") are ordinary words here.
+course; the ``feature`` veto (App, Gerät, Konto, Kurs, Schulung, Firmenlaptop) keeps those
+ordinary. A few dialect forms ("ned", "ka", "mog", Bavarian "nimmer" for "nicht mehr",
+"hört's auf") are ordinary words here. A particle ending its clause may stand far from its
+verb.
 """
 
 from streams.optout import tags
@@ -17,11 +19,13 @@ WORDS: dict[str, tuple[str, ...]] = {
                 "beend*", "abstellen", "abschalten", "schluss mit", "schluss damit",
                 "deaktivier*", "sein lassen", "das lassen", "lassen sie das", "lasst das"),
     tags.NEG: ("nicht", "kein*", "=nie", "niemals", "nichts", "=ned", "=ka", "=koa", "=nix",
-               "weder", "nie wieder", "nie mehr"),
-    tags.MORE: ("mehr", "langer", "weitere*", "=weiter", "kunftig", "zukunftig", "ab sofort", "nie wieder",
-                "nie mehr", "erneut", "in zukunft"),
-    tags.WANT: ("will", "wollen", "mochte*", "mocht*", "moecht*", "wunsch*", "brauch*", "=mag", "=mog",
-                "interesse", "einverstanden", "bitte um", "=bittet", "=bitten"),
+               "weder", "nie wieder", "nie mehr", "=nimmer", "=nimma"),
+    tags.MORE: ("mehr", "langer", "weitere*", "=weiter", "kunftig", "zukunftig", "ab sofort",
+                "nie wieder", "nie mehr", "erneut", "in zukunft", "=nimmer", "=nimma"),
+    tags.WANT: ("will", "wollen", "mochte*", "mocht*", "moecht*", "wunsch*", "brauch*", "=mag",
+                "=mog", "interesse", "einverstanden", "bitte um", "=bittet", "=bitten",
+                "sorgen sie dafur", "sorgen sie", "stellen sie sicher", "achten sie darauf",
+                "sodass", "so dass"),
     tags.REMOVE: ("entfern*", "losch*", "loesch*", "streich*", "rausnehm*", "herausnehm*",
                   "runternehm*", "rausgenommen", "genommen", "sperr*"),
     tags.LEAVE: ("=raus", "heraus", "=runter"),
@@ -56,7 +60,7 @@ WORDS: dict[str, tuple[str, ...]] = {
                  "reicht es", "langsam reicht",
                  "nase voll", "schnauze voll",
                  "unverschamt", "frechheit", "nervt", "nervig", "belastigung", "=satt",
-                 "unmoglich"),
+                 "unmoglich", "lacherlich", "unfassbar", "zum kotzen"),
     tags.NAG: ("wie oft", "jeden tag", "jede woche", "taglich", "standig", "immer wieder",
                "schon wieder", "wieder", "zum dritten mal", "dritten", "=mal", "dauernd",
                "andauernd", "=jeden", "=jede"),
@@ -77,7 +81,9 @@ WORDS: dict[str, tuple[str, ...]] = {
                    "*konsole*", "portal", "*portal*", "administrator", "schulung", "=kurs",
                    "webinar", "veranstaltung", "workshop", "filter", "*filter*", "ordner",
                    "*ordner*", "hardware", "=ton", "verlangerung", "testphase", "symbolleiste",
-                   "synchronisierung", "ansprechpartner", "zugang", "early access", "gutschein*"),
+                   "synchronisierung", "ansprechpartner", "zugang", "early access", "gutschein*",
+                   "*laptop*", "*rechner*", "*computer*", "*tablet*", "benachrichtigung*",
+                   "*benachrichtigung*"),
     tags.OWNER: ("=mein", "=meine", "=meinen", "=meiner", "unser*", "eigen*"),
     tags.AUDIENCE: ("=kunden", "*kunden*", "=nutzer", "=mitglieder", "=shop", "=webshop", "=seite",
                     "=website", "kampagne*", "=formular", "=vorlage"),
@@ -100,6 +106,20 @@ WORDS: dict[str, tuple[str, ...]] = {
                      "hinzufug*", "abonnier*", "einschalten"),
     tags.KEEP: ("weiterhin", "=weiter", "behalten"),
     tags.EXCEPT: ("ausser", "=nur", "ausgenommen", "bis auf"),
+    tags.NOBODY: ("niemand", "keiner", "niemand mehr"),
+    tags.ASK: ("sagen", "gesagt", "bitten", "gebeten", "fragen", "gefragt", "wiederholen",
+               "betteln", "schreiben"),
+    tags.SIGH: ("echt jetzt", "jetzt echt", "ernsthaft", "im ernst", "=pff", "=pf", "=boah",
+                "na toll", "nicht zu fassen", "unglaublich", "=mann"),
+    tags.POSITIVE: ("danke", "=super", "perfekt", "klasse", "prima", "toll", "spitze"),
+    tags.ELSE: ("sonst nichts", "nichts anderes", "nichts weiter", "sonst nix", "nix anderes"),
+    tags.SUBNOUN: ("abo", "abos", "abonnement", "abonnements"),
+    tags.INSTEAD: ("sondern", "stattdessen", "statt", "anstatt", "lieber auf", "lieber per"),
+    tags.AUX: ("=hat", "=haben", "=habe", "=hast", "=habt", "=hatte", "=hatten"),
+    tags.CLOSING: ("gruss", "grusse", "=mfg", "=lg", "=vg", "mit freundlichen grussen",
+                   "viele grusse", "beste grusse", "liebe grusse", "gesendet von meinem *"),
+    tags.MEDIUM: ("nachrichten", "=post"),
+    tags.MEANS: ("=per", "=uber", "=via"),
     tags.STOPWORD: ("=der", "=die", "=das", "=und", "=ich", "=sie", "=nicht", "=mit", "=von",
                     "=den", "=dem", "=ist", "=bitte", "=mir", "=mich", "=ein", "=eine", "=zu",
                     "=auf", "=fur", "=auch", "=keine", "=mehr", "=ihre", "=ihr", "=wir"),
@@ -109,7 +129,7 @@ _PARTICLES = {
     "de:meld": ("=meld", "=melde", "=melden", "=meldet"),
     "de:trag": ("=trag", "=trage", "=tragen", "=tragt"),
     "de:bestell": ("=bestell", "=bestelle", "=bestellen"),
-    "de:hor": ("=hor", "=hore", "=horen", "=hort"),
+    "de:hor": ("=hor", "=hore", "=horen", "=hort", "=horts"),
     "de:stell": ("=stell", "=stelle", "=stellen", "=stellt"),
     "de:nehm": ("=nehm", "=nehme", "=nehmen", "=nehmt", "=nimm"),
     "de:ruf": ("=ruf", "=rufe", "=rufen", "=ruft"),
@@ -119,10 +139,10 @@ _PARTICLES = {
 }
 
 JOINS = (
-    Join("de:meld", "de:ab", (tags.UNSUB,), 8),
-    Join("de:trag", "de:aus", (tags.UNSUB,)),
-    Join("de:bestell", "de:ab", (tags.UNSUB,)),
-    Join("de:hor", "de:auf", (tags.STOP,)),
+    Join("de:meld", "de:ab", (tags.UNSUB,), 8, final=12),
+    Join("de:trag", "de:aus", (tags.UNSUB,), final=12),
+    Join("de:bestell", "de:ab", (tags.UNSUB,), final=12),
+    Join("de:hor", "de:auf", (tags.STOP,), final=12),
     Join("de:stell", "de:ein", (tags.STOP,), 10),
     Join("de:nehm", "de:raus", (tags.REMOVE,), 8),
     Join("de:nehm", "de:aus", (tags.REMOVE,), 8),
