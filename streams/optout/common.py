@@ -67,6 +67,7 @@ from streams.optout.tags import (
     UNDO,
     UNSUB,
     WANT,
+    WHY,
 )
 
 OPT, MAYBE, BACK = Outcome.OPT_OUT, Outcome.POSSIBLE_OPT_OUT, Outcome.RESUBSCRIBE
@@ -99,7 +100,7 @@ OPT_OUT_RULES: tuple[Rule, ...] = (
     rule("stop_contacting_me", OPT, near(STOP, CONTACT, PERSON, window=6),
          "own feature able instead"),
     rule("withdraw_consent", OPT, near((OBJECT, REMOVE, CANCEL, STOP), CONSENT, window=4),
-         "own feature"),
+         "own feature negated"),
     rule("no_more_mail", OPT, near(NEG, MORE, (MAIL, CONTACT), window=6, commas=False),
          "own feature malfunction receive able"),
     rule("want_nothing_more", OPT, near(WANT, NEG, MORE, (RECEIVE, GET), window=6, commas=False),
@@ -114,7 +115,7 @@ OPT_OUT_RULES: tuple[Rule, ...] = (
          inside(near(NOBODY, CONTACT, PERSON, window=8), WANT),
          "own feature malfunction receive able instead"),
     rule("remove_from_list", OPT, near(REMOVE, PERSON, (LIST, MAIL), window=8),
-         "own feature missing"),
+         "own feature missing negated"),
     rule("want_removed", OPT, near(WANT, REMOVE, (LIST, MAIL), window=7), "own feature"),
     rule("do_not_add_me", OPT, near(NEG, SUBSCRIBE, PERSON, (LIST, MAIL), window=8),
          "own feature receive"),
@@ -148,12 +149,15 @@ POSSIBLE_RULES: tuple[Rule, ...] = (
          nowhere(brief(together((SIGH, EXASP), NAG), 5), MALFUNCTION, FEATURE, POSITIVE)),
     # "so that I only get invoices and nothing else", "solo quiero recibir facturas, nada más"
     rule("only_this", MAYBE,
-         inside(near(EXCEPT, ELSE, (RECEIVE, GET, CONTACT), window=10), WANT, PERSON),
+         inside(near(EXCEPT, ELSE, (RECEIVE, GET, CONTACT), window=10), WANT, PERSON, SUBORD),
          "malfunction"),
     # a whole message "Eliminar suscripción", "Remove subscription" (not "cancel": that may be
     # the software subscription)
     rule("end_subscription", MAYBE,
          nowhere(brief(near((REMOVE, STOP, UNSUB), SUBNOUN, window=3), 4), FEATURE)),
+    # "Why do you keep emailing me??", "¿Por qué me siguen escribiendo?"
+    rule("why_keep_contacting", MAYBE, near(WHY, (NAG, KEEP), CONTACT, window=7),
+         "own feature malfunction instead"),
     rule("want_off", MAYBE, bare((LEAVE,), (WANT, PERSON, FILLER), limit=5, whole=False)),
 )
 """Weaker signs: ``POSSIBLE_OPT_OUT`` (suppress, and an agent reviews)."""

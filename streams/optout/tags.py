@@ -50,6 +50,7 @@ SUBNOUN = "subnoun"  # subscription, suscripción, abonnement, Abo: "Eliminar su
 REPLY = "reply"  # "Re:" / "AW:": the message answers a mailing, so a bare "stop" is about it
 INSTEAD = "instead"  # instead, rather, sondern, mejor, plutôt: another channel, not no contact
 MEANS = "means"  # by, via, per, por, par: "by any channel" names a channel, not the object
+WHY = "why"  # why, waarom, pourquoi, warum, por qué: "why do you keep emailing me?"
 AUX = "aux"  # has, hat, heeft, ha, a (avoir): "nobody has called me" tells, it does not ask
 POSITIVE = "positive"  # thanks, great, perfect: "Thanks again, seriously!" is no complaint
 MEDIUM = "medium"  # mail, correo, Nachrichten: a channel noun, whose kind its qualifier gives

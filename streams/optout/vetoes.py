@@ -18,6 +18,8 @@ Each rule names the vetoes it accepts (``rules.rule(..., vetoes="own feature")``
   más promociones, que me llegan tres por semana") describes the mail and does not count;
 * ``missing``: the match is a question in a message complaining that mail stopped coming ("I no
   longer get the newsletter - did you unsubscribe me?"): a fault report, not a request;
+* ``negated``: a removal refused ("please don't delete my data", "löschen Sie meine Daten
+  nicht");
 * ``past``: an auxiliary of the past before the contact verb ("nobody has called me back", "il
   ne m'a pas rappelé"): a complaint about what happened, not a request;
 * ``instead``: another channel is offered ("don't call me on the landline, use my mobile
@@ -45,7 +47,9 @@ from streams.optout.tags import (
     MALFUNCTION,
     MEANS,
     MEDIUM,
+    MORE,
     NEG,
+    OBJECT,
     OWNER,
     PERSON,
     READERS,
@@ -153,6 +157,19 @@ def _past(v: View, r: range, m: tuple[int, ...]) -> bool:
     return bool(aux) and not any(v.tags[j] & {WANT, ASK} for j in range(aux[-1], contact))
 
 
+def _negated(v: View, r: range, m: tuple[int, ...]) -> bool:
+    """"Please don't delete my data", "löschen Sie meine Daten nicht": the removal is refused.
+    A negation just before the verb, or ending the clause (German), unless it is "no thanks"
+    or "no more" ("nicht mehr")."""
+    verbs = [i for i in m if v.tags[i] & {REMOVE, OBJECT, CANCEL, STOP}]
+    if not verbs or any(MORE in v.tags[i] for i in r):
+        return False
+    last = r.stop - 1
+    near = {j for i in verbs for j in (i - 2, i - 1)} | {last}
+    return any(j in r and NEG in v.tags[j] and FILLER not in v.tags[j] and j not in verbs
+               for j in near)
+
+
 def _instead(v: View, r: range, m: tuple[int, ...]) -> bool:
     return any(INSTEAD in v.tags[i] for i in range(min(m), r.stop))
 
@@ -171,6 +188,7 @@ VETOES: dict[str, Callable[[View, range, tuple[int, ...]], bool]] = {
     "missing": _missing,
     "instead": _instead,
     "past": _past,
+    "negated": _negated,
     "able": _able,
 }
 

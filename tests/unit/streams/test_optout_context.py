@@ -49,6 +49,11 @@ def _suppresses(text: str) -> bool:
         "How many times do I need to tell you my address has changed?",
         "I only received the invoice and nothing else, where is my licence key?",
         "Cancel my subscription, the software is too expensive.",
+        # a refused removal; a purpose clause is no wish; "kommen ... an" is "arrive"
+        "Bitte löschen Sie meine Daten nicht, ich nutze die Lizenz noch.",
+        "I changed the settings so that I don't get emails at night.",
+        "Ihre Mails kommen seit Montag nicht mehr an, ist der Server down?",
+        "Why does the scan keep stopping?",
     ],
 )
 def test_context_makes_a_match_ordinary(text: str) -> None:
@@ -73,6 +78,10 @@ def test_context_makes_a_match_ordinary(text: str) -> None:
         "Eure Werbung mog i nimmer.",
         "Hierbij trek ik mijn toestemming voor alle commerciële e-mails in.",
         "STOP!!!\nRegards, Jan Jansen, +31 6 0000 0000, jan@example.org, customer 1234",
+        "Ejerzo mi derecho de oposición, gracias.",  # the right to object, named
+        "Ik beroep me op mijn recht van bezwaar.",
+        "Ich mache von meinem Widerspruchsrecht Gebrauch.",
+        "No me interesan sus actualizaciones, no me las manden más.",
     ],
 )
 def test_requests_are_still_opt_outs(text: str) -> None:
@@ -89,6 +98,8 @@ def test_requests_are_still_opt_outs(text: str) -> None:
         "Re: Spring deals\n\nNo thanks, stop.",  # a bare stop in a reply to a mailing
         "I only want to receive invoices from now on, nothing else.",
         "Eliminar suscripción, por favor",  # a whole message naming a subscription
+        "Why do you keep phoning me???",  # why ... keep ... contact
+        "Waarom blijven jullie me bellen?",
         "dar de bja",  # a slip inside a phrase
         "darme de vaja",  # Spanish b written as v
     ],
