@@ -78,8 +78,12 @@ class Language:
             forms.append(form)
             if phrases:
                 starts.append((i, phrases))
+        n = len(words)
         for i, phrases in starts:
+            nxt = forms[i + 1][:1] if i + 1 < n else ""
             for ph in phrases:
+                if ph.second != nxt and ph.second != "*":  # cheap: a slip keeps the first letter
+                    continue
                 end = i + len(ph.words)
                 slipped = ph.match(forms, i)
                 if slipped is None or clauses[i] != clauses[end - 1] \
@@ -97,14 +101,15 @@ class Language:
         for i, t in enumerate(tags):
             for tag in t:
                 index.setdefault(tag, []).append(i)
-        n = len(words)
         for join in self.joins:
             seconds = index.get(join.second, [])
+            reach = max(join.window, join.final)
             for i in index.get(join.first, []):
                 for j in seconds:
+                    if not 0 < j - i <= reach or clauses[i] != clauses[j]:
+                        continue
                     last = j + 1 == n or clauses[j + 1] != clauses[j]
-                    window = max(join.window, join.final) if last else join.window
-                    if 0 < j - i <= window and clauses[i] == clauses[j]:
+                    if j - i <= join.window or last:
                         for k in (i, j):
                             new = set(join.tags) - tags[k]
                             tags[k] |= new

@@ -74,6 +74,7 @@ class Phrase:
 
     words: tuple[str, ...]
     tags: frozenset[str]
+    second: str  # first letter of the second word ("*": any), a cheap test before matching
 
     def match(self, words: Sequence[str], i: int) -> bool | None:
         """``None`` if the phrase does not start at ``words[i]``, else whether it needed a slip."""
@@ -252,7 +253,7 @@ def compile_lexicon(
             parts = _entry_words(e)
             if len(parts) > 1:
                 key = "" if parts[0].endswith("*") else parts[0]
-                phrases.setdefault(key, []).append(Phrase(parts, frozenset({tag})))
+                phrases.setdefault(key, []).append(Phrase(parts, frozenset({tag}), parts[1][:1]))
                 continue
             e = parts[0]
             if e.startswith("*") and e.endswith("*"):
