@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from streams.optout.language import Language
 from streams.optout.model import Detection, Outcome
 from streams.optout.rules import Rule, View
-from streams.optout.tags import CONTEXT_TAGS
+from streams.optout.tags import ANY_NEG, CONTEXT_TAGS, NEG
 from streams.optout.text import Tokens, tokenise
 from streams.optout.vetoes import vetoed
 
@@ -46,7 +46,8 @@ def _detection(lang: Language, r: Rule, m: tuple[int, ...], view: View, tokens: 
 
 
 def _settle(views: list[tuple[Language, View]]) -> None:
-    """Drop typo guesses another language knows better; pool context tags across languages."""
+    """Drop typo guesses another language knows better; pool context tags across languages
+    (and negations, as ``ANY_NEG``, which only vetoes read)."""
     guessed = {i for _, v in views for i, f in enumerate(v.typo) if f}
     for i in guessed:  # a word one language knows is no typo in another ("anmelden")
         if any(v.tags[i] and not v.typo[i] for _, v in views):
@@ -58,6 +59,8 @@ def _settle(views: list[tuple[Language, View]]) -> None:
         for tag in CONTEXT_TAGS:
             for i in v.index.get(tag, ()):
                 context.setdefault(i, set()).add(tag)
+        for i in v.index.get(NEG, ()):  # "I no longer get it, did you unsubscribe me?"
+            context.setdefault(i, set()).add(ANY_NEG)
     for i, tags in context.items():
         for _, v in views:
             if not tags <= v.tags[i]:

@@ -4,6 +4,12 @@ Object pronouns attach to verbs ("quítenme", "enviarme", "contactarme"): the le
 these enclitics off and tags the person. "Dar de baja" is the usual way to unsubscribe, but
 "baja" alone also means "low", so only "de baja" / "la baja" / "mi baja" and a bare "Baja" as
 the whole message count; "dar de baja" a licence or a course is ordinary (``feature`` veto).
+
+Spanish spelling slips follow the sound: "b" and "v", "c" and "s" (seseo), "ll" and "y"
+(yeísmo), "qu" and "k" are written for each other ("dar de vaja", "publisidad", "no me
+yamen"); these are *misspellings* the lexicon tries on unknown words, flagged as typos so an
+agent reviews them. Spain's *vosotros* forms ("borradme", "no me mandéis") and Latin American
+register ("che", "favor de") are listed like any other words.
 """
 
 from streams.optout import tags
@@ -23,19 +29,23 @@ WORDS: dict[str, tuple[str, ...]] = {
                 "sigan", "vuelvan a", "vuelva a"),
     tags.WANT: ("quiero", "queremos", "quiere", "quieren", "quisiera", "deseo", "desea",
                 "deseamos", "necesito", "interesa", "gustaria", "autorice", "autorizo",
+                "asegurense", "asegurese", "aseguren", "asegurar", "procuren",
                 "consiento", "pido", "pide", "solicito", "ruego", "favor de", "me niego"),
-    tags.REMOVE: ("elimin*", "quit*", "sacar", "saquen", "saque", "sacame", "borr*", "retir*",
+    tags.REMOVE: ("elimin*", "quit*", "sacar", "saquen", "saque", "sacame", "sacad", "sacarme",
+                  "borr*", "retir*",
                   "exclu*", "remover", "=bajen", "=baje", "=bajar", "suprim*"),
     tags.LEAVE: ("=salir", "=salirme", "=fuera"),
     tags.CANCEL: ("cancel*", "anular", "terminar"),
     tags.CONTACT: ("contact*", "llamar", "llamen", "llame", "llamadas", "llamada", "llamarme",
                    "escrib*", "enviar", "envien", "envie", "envio", "mandar", "manden", "mande",
+                   "mandeis", "mandad", "enviad", "envieis", "llamad", "llameis",
                    "molest*", "telefon*", "comunic*", "spamear", "acosar", "saber de",
                    "saber nada"),
     tags.MAIL: ("correos", "correo", "boletin*", "publicidad*", "publicitari*", "promocion*",
                 "promo*", "oferta*", "anuncio*", "novedades", "noticias", "actualizaciones de producto*",
                 "avisos de soporte", "comunicaciones", "mensajes", "mercadotecnia", "cartas",
-                "envios", "informacion comercial", "comerciales", "cosas", "mails", "emails"),
+                "envios", "informacion comercial", "comerciales", "cosas", "mails", "emails",
+                "propaganda", "correo basura", "publi"),
     tags.LIST: ("lista*", "base de datos", "registro*", "sistema", "listado", "=contactos",
                 "fichero", "agenda"),
     tags.PERSON: ("=me", "=nos", "mi nombre", "mi correo", "mi direccion", "mis datos", "mi numero",
@@ -47,12 +57,15 @@ WORDS: dict[str, tuple[str, ...]] = {
     tags.OBJECT: ("oposicion", "opongo", "oponerme", "revoc*", "rechazo"),
     tags.CONSENT: ("consentimiento", "autorizacion", "permiso", "datos", "datos personales",
                    "tratamiento"),
-    tags.LEGAL: ("marcar como no llamar",),
+    tags.LEGAL: ("marcar como no llamar", "derecho de oposicion", "derecho a oponerme"),
     tags.ALONE: ("dejenme en paz", "dejeme en paz", "dejame en paz", "dejennos en paz",
-                 "en paz", "=olvidenme", "=olvideme", "=olvidame"),
+                 "en paz", "=olvidenme", "=olvideme", "=olvidame", "olvidense de mi",
+                 "olvidese de mi", "olvidate de mi", "olvidaos de mi", "olvidense de nosotros"),
     tags.EXASP: ("harto", "harta", "hartos", "cansado", "cansada", "ya basta", "basta ya",
                  "se acabo", "hasta las narices", "hasta aqui", "ya esta bien", "suficiente",
-                 "indignante", "acoso", "pesados", "insoportable"),
+                 "indignante", "acoso", "pesados", "insoportable", "hasta el gorro",
+                 "hasta la coronilla", "hasta el mono", "ridiculo", "ridicula", "que pesadez",
+                 "pesadilla", "es el colmo", "me tienen frito"),
     tags.NAG: ("cuantas veces", "todos los dias", "cada dia", "cada semana", "otra vez",
                "de nuevo", "siempre", "constantemente", "veces", "tercera", "cuarta", "=cada",
                "diario", "sigue", "siguen"),
@@ -62,11 +75,14 @@ WORDS: dict[str, tuple[str, ...]] = {
                   "muchas gracias", "=hola", "buenas", "buenos dias", "saludos", "un saludo",
                   "atentamente", "=ya", "ahora", "inmediatamente", "ahora mismo", "de inmediato",
                   "urgente", "=la", "=el", "=los", "=las", "=de", "=del", "=sus", "=su", "toda",
-                  "todo", "todos", "no gracias", "no me interesa", "=thanks", "=please", "=re"),
+                  "todo", "todos", "no gracias", "no me interesa", "=thanks", "=please", "=re",
+                  "=vuestra", "=vuestro", "=vuestras", "=vuestros", "=che", "=dale", "=vale",
+                  "=porfi", "=pls"),
     tags.FEATURE: ("alerta*", "informe*", "reporte*", "analisis", "escaneo*", "usuario*",
                    "=plan", "planes", "factura*", "licencia*", "dispositivo*", "cuenta",
                    "contrasena", "sesion", "ordenador", "portatil", "computadora", "instalacion",
-                   "actualizaciones automaticas", "actualizacion", "disco", "espacio en disco",
+                   "actualizaciones automaticas", "actualizacion de software",
+                   "actualizaciones de software", "actualizacion del programa", "disco", "espacio en disco",
                    "almacenamiento", "programa", "version", "pedido", "reembolso",
                    "presupuesto", "tarjeta", "pago", "estadistica*", "ticket", "exportar",
                    "consola", "portal", "administrador", "curso", "formacion", "webinario",
@@ -74,7 +90,7 @@ WORDS: dict[str, tuple[str, ...]] = {
                    "correo no deseado", "hardware", "sonido", "renovacion", "prueba",
                    "periodo de prueba", "barra de herramientas", "sincronizacion",
                    "contacto tecnico", "acceso anticipado", "velocidad", "copias", "acceso",
-                   "renuev*", "renov*", "anual", "mensual", "codigo"),
+                   "renuev*", "renov*", "anual", "mensual", "codigo", "notificacion*"),
     tags.OWNER: ("=mi", "=mis", "nuestro", "nuestra", "nuestros", "nuestras", "propio", "propia"),
     tags.AUDIENCE: ("=clientes", "=contactos", "=usuarios", "=miembros", "=tienda", "=sitio", "=web",
                     "campana*", "=formulario", "=plantilla"),
@@ -95,10 +111,27 @@ WORDS: dict[str, tuple[str, ...]] = {
                      "reactiv*"),
     tags.KEEP: ("seguir", "continuar", "sigan"),
     tags.EXCEPT: ("salvo", "excepto", "menos", "solo", "solamente", "unicamente"),
+    tags.NOBODY: ("nadie", "ninguno de ustedes", "ninguna persona"),
+    tags.ASK: ("decir", "decirlo", "decirles", "dicho", "pedir", "pedirlo", "pedirles", "repetir",
+               "repetirlo", "repito", "rogar", "suplicar", "avisar"),
+    tags.SIGH: ("en serio", "de verdad", "=pff", "=pf", "=puf", "=uf", "=ufff", "madre mia",
+                "por dios", "vaya tela", "increible", "no puede ser", "otra vez no"),
+    tags.POSITIVE: ("gracias", "genial", "perfecto", "estupendo", "excelente", "buenisimo"),
+    tags.ELSE: ("nada mas", "nada mas que", "ninguna otra cosa", "nada de lo demas", "lo demas no"),
+    tags.SUBNOUN: ("suscripcion", "subscripcion", "suscripciones"),
+    tags.INSTEAD: ("mejor al", "mejor a", "mejor por", "en vez de", "en lugar de", "sino al",
+                   "sino a", "sino por"),
+    tags.WHY: ("por que",),
+    tags.AUX: ("=ha", "=han", "=he", "=hemos", "=habeis", "=habia", "=habian"),
+    tags.CLOSING: ("saludos", "un saludo", "atentamente", "cordialmente", "un abrazo",
+                   "=abrazos", "enviado desde mi *"),
+    tags.MEDIUM: ("correo", "correos", "mensajes", "cartas"),
+    tags.MEANS: ("=por", "mediante", "a traves de"),
     tags.STOPWORD: ("=el", "=la", "=los", "=las", "=de", "=del", "=y", "=que", "=en", "=no",
                     "=por", "=favor", "=me", "=mi", "=mis", "=su", "=sus", "=un", "=una",
                     "=para", "=con", "=es", "=gracias", "=quiero", "=se", "=lo"),
 }
 
 LANGUAGE = build("es", "spanish", WORDS, known=("contrato", "contratos", "quite"),
-                 enclitics=("me", "nos", "le", "la", "lo", "les"))
+                 enclitics=("me", "nos", "le", "la", "lo", "les"),
+                 misspell=(("v", "b"), ("s", "c"), ("y", "ll"), ("k", "qu"), ("q", "qu")))

@@ -1,6 +1,8 @@
 """French words for the shared rules (see ``rules`` for what each tag means).
 
 "Ne ... plus" is NEG + MORE; the informal "plus de pub" (no more ads) is the phrase "plus de".
+Spoken French drops "ne" ("j'en veux plus", "chu pas intéressé"): "veux plus", "veux pas" and
+the like are negations on their own.
 Elisions are split by the tokeniser ("m'envoyer" -> "me envoyer", "l'avenir" -> "le avenir").
 """
 
@@ -11,7 +13,10 @@ WORDS: dict[str, tuple[str, ...]] = {
     tags.UNSUB: ("desabon*", "desinscri*", "desincri*", "desabo", "se desinscrire"),
     tags.STOP: ("arret*", "cesser", "cessez", "cessent", "cessation", "stopper", "stoppez",
                 "mettre fin", "mettez fin", "halte", "desactiv*"),
-    tags.NEG: ("=ne", "=pas", "jamais", "rien", "aucun*", "=non", "=ni", "plus de", "plus jamais"),
+    tags.NEG: ("=ne", "=pas", "jamais", "rien", "aucun*", "=non", "=ni", "plus de", "plus jamais",
+               # spoken French drops "ne": "j'en veux plus", "veux plus recevoir"
+               "veux plus", "veux pas", "veut plus", "veut pas", "voulons plus", "voulons pas",
+               "voulez plus", "en veux plus", "en veux pas", "chu pas", "suis pas"),
     tags.MORE: ("=plus", "davantage", "desormais", "dorenavant", "a le avenir", "plus de",
                 "plus jamais", "a nouveau"),
     tags.WANT: ("veux", "voulons", "voudrais", "vouloir", "veut", "veulent", "souhait*",
@@ -43,14 +48,16 @@ WORDS: dict[str, tuple[str, ...]] = {
     tags.OBJECT: ("oppos*", "refus*", "revoqu*", "revocation"),
     tags.CONSENT: ("consentement", "accord", "autorisation", "donnees", "donnees personnelles",
                    "traitement", "utilisation"),
-    tags.LEGAL: ("liste rouge", "liste de opposition", "opposition au demarchage", "pacitel"),
+    tags.LEGAL: ("liste rouge", "liste de opposition", "opposition au demarchage", "pacitel",
+                 "droit de opposition"),
     tags.ALONE: ("laissez moi tranquille", "laisse moi tranquille", "laissez nous tranquilles",
                  "fichez moi la paix", "foutez moi la paix", "fiche moi la paix",
                  "foutez nous la paix", "me laisser tranquille", "la paix", "me oublier",
                  "oubliez moi"),
     tags.EXASP: ("marre", "ras le bol", "=assez", "ca suffit", "il suffit", "insupportable",
                  "inadmissible", "scandaleux", "harcelement", "penible", "agacant", "exaspere",
-                 "saoule", "gonfle", "en ai assez", "en ai fini"),
+                 "saoule", "gonfle", "en ai assez", "en ai fini", "ridicule", "abuse",
+                 "relou", "en peux plus"),
     tags.NAG: ("combien de fois", "tous les jours", "chaque jour", "chaque semaine",
                "sans cesse", "encore", "toujours", "deja", "troisieme", "quatrieme", "=fois",
                "quotidien*", "constamment", "=chaque", "cette semaine", "cinquieme"),
@@ -71,7 +78,8 @@ WORDS: dict[str, tuple[str, ...]] = {
                    "portail", "administrateur", "formation", "webinaire", "evenement", "atelier",
                    "filtre", "anti spam", "dans mes spams", "indesirables", "dossier", "materiel",
                    "=son", "renouvellement automatique", "essai", "barre de outils", "synchronisation",
-                   "contact technique", "acces anticipe", "acces", "bouton stop", "=code"),
+                   "contact technique", "acces anticipe", "acces", "bouton stop", "=code",
+                   "notification*"),
     tags.OWNER: ("=mon", "=ma", "=mes", "=notre", "=nos", "propre"),
     tags.AUDIENCE: ("=clients", "=contacts", "=utilisateurs", "=membres", "=boutique", "=site",
                     "campagne*", "=formulaire", "=modele"),
@@ -90,6 +98,21 @@ WORDS: dict[str, tuple[str, ...]] = {
     tags.SUBSCRIBE: ("inscri*", "abonner", "ajouter", "rajouter", "remettre", "remettez"),
     tags.KEEP: ("continuer", "garder", "toujours recevoir"),
     tags.EXCEPT: ("sauf", "seulement", "uniquement", "excepte", "hormis"),
+    tags.NOBODY: ("plus personne", "que personne", "personne ne", "personne de", "aucune personne"),
+    tags.ASK: ("dire", "redire", "demander", "demande", "repeter", "dit", "supplier", "rappeler"),
+    tags.SIGH: ("serieusement", "serieux", "=pff", "=pf", "franchement", "non mais",
+                "sans blague", "cest pas vrai", "ce est pas vrai", "encore une fois"),
+    tags.POSITIVE: ("merci", "=super", "parfait", "genial", "excellent", "top"),
+    tags.ELSE: ("rien de autre", "rien de plus", "rien du tout de autre", "et cest tout"),
+    tags.SUBNOUN: ("abonnement", "abonnements", "=abo", "inscription"),
+    tags.INSTEAD: ("au lieu de", "mais sur", "mais au", "mais par", "plutot sur", "plutot au",
+                   "plutot par", "de preference sur"),
+    tags.WHY: ("pourquoi",),
+    tags.AUX: ("=a", "=ai", "=as", "=avons", "=avez", "=ont", "=avait", "=avaient"),
+    tags.CLOSING: ("cordialement", "bien a vous", "salutations", "amicalement",
+                   "bien cordialement", "envoye de mon *"),
+    tags.MEDIUM: ("courriel*", "courrier*", "messages"),
+    tags.MEANS: ("=par",),
     tags.STOPWORD: ("=le", "=la", "=les", "=de", "=des", "=du", "=et", "=je", "=vous", "=votre",
                     "=vos", "=ne", "=pas", "=est", "=merci", "=pour", "=que", "=qui", "=une",
                     "=un", "=mon", "=mes", "=au", "=aux", "=avec", "=sur", "=plus", "=ce"),

@@ -33,12 +33,18 @@ from streams.optout.text import ADDRESS, Tokens
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """Tokens tagged ``first`` then ``second`` within ``window`` of one clause get ``tags``."""
+    """Tokens tagged ``first`` then ``second`` within ``window`` of one clause get ``tags``.
+
+    A particle that ends its clause may stand up to ``final`` tokens after its verb: Dutch and
+    German put it last, after the whole object ("Hierbij trek ik mijn toestemming voor
+    commerciële mails in"), and a clause-final particle is rarely a preposition.
+    """
 
     first: str
     second: str
     tags: tuple[str, ...]
     window: int = 5
+    final: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,22 +65,34 @@ class Language:
         tags: list[set[str]] = []
         typo: list[bool] = []
         starts: list[tuple[int, tuple[Phrase, ...]]] = []
+        forms: list[str] = []
         for i, w in enumerate(words):
             if w == ADDRESS:
                 tags.append(set(ADDRESS_TAGS))
                 typo.append(False)
+                forms.append(w)
                 continue
-            t, f, phrases = entry(w)
+            t, f, phrases, form = entry(w)
             tags.append(set(t))
             typo.append(f)
+            forms.append(form)
             if phrases:
                 starts.append((i, phrases))
+        n = len(words)
         for i, phrases in starts:
+            nxt = forms[i + 1][:1] if i + 1 < n else ""
             for ph in phrases:
+                if ph.second != nxt and ph.second != "*":  # cheap: a slip keeps the first letter
+                    continue
                 end = i + len(ph.words)
-                if ph.matches_at(words, i) and clauses[i] == clauses[end - 1]:
-                    for j in range(i, end):
-                        tags[j] |= ph.tags
+                slipped = ph.match(forms, i)
+                if slipped is None or clauses[i] != clauses[end - 1] \
+                        or (slipped and not ph.tags & TYPO_TAGS):  # slips make requests only
+                    continue
+                for j in range(i, end):
+                    if slipped and not tags[j]:  # the slip: a typo guess, reviewed
+                        typo[j] = True
+                    tags[j] |= ph.tags
         for t in tags:
             if NOT_MAIL in t:
                 t -= {MAIL, CONTACT, NOT_MAIL}
@@ -85,9 +103,13 @@ class Language:
                 index.setdefault(tag, []).append(i)
         for join in self.joins:
             seconds = index.get(join.second, [])
+            reach = max(join.window, join.final)
             for i in index.get(join.first, []):
                 for j in seconds:
-                    if 0 < j - i <= join.window and tokens.clauses[i] == tokens.clauses[j]:
+                    if not 0 < j - i <= reach or clauses[i] != clauses[j]:
+                        continue
+                    last = j + 1 == n or clauses[j + 1] != clauses[j]
+                    if j - i <= join.window or last:
                         for k in (i, j):
                             new = set(join.tags) - tags[k]
                             tags[k] |= new
@@ -98,7 +120,7 @@ class Language:
             lst.sort()
         # a comma before "that" / "dass" / "que" does not separate a request from its object
         soft = [s and SUBORD not in t for s, t in zip(tokens.soft, tags, strict=True)]
-        return View(tags, typo, tokens.clauses, soft, index)
+        return View(tags, typo, tokens.clauses, soft, index, questions=tokens.questions)
 
     def score(self, view: View) -> int:
         """How much the text looks like this language (function words), to order languages."""
@@ -115,6 +137,7 @@ def build(
     known: Iterable[str] = (),
     enclitics: Iterable[str] = (),
     respell: Iterable[tuple[str, str]] = (),
+    misspell: Iterable[tuple[str, str]] = (),
 ) -> Language:
     """A language from its words (merged with the shared ones) and any rules of its own.
 
@@ -124,6 +147,7 @@ def build(
     merged: dict[str, list[str]] = {tag: list(ws) for tag, ws in SHARED_WORDS.items()}
     for tag, ws in words.items():
         merged.setdefault(tag, []).extend(ws)
-    lexicon = compile_lexicon(code, stemmer, merged, known, enclitics, TYPO_TAGS, respell)
+    lexicon = compile_lexicon(code, stemmer, merged, known, enclitics, TYPO_TAGS, respell,
+                              misspell)
     return Language(code, lexicon, tuple(joins), RESUBSCRIBE_RULES,
                     (*rules, *OPT_OUT_RULES, *POSSIBLE_RULES), KEEP_RULES)

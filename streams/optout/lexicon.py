@@ -16,7 +16,14 @@ order:
    first letter, measured with rapidfuzz's optimal-string-alignment distance. Four-letter
    words only match a swap of their own letters ("mial").
    Words listed as ``known`` never count as typos ("contract" is not "contact"), and only
-   request vocabulary is a typo target.
+   request vocabulary is a typo target. A language may also list *misspellings* it is prone
+   to (Spanish writes "v" for "b": "dar de vaja"): an unknown word that is known once respelt
+   is that word, flagged as a typo.
+
+Phrases are matched on those recognised forms, and one word of a phrase after its exact first
+word may carry a slip of its own (a letter missing, doubled or swapped: "dar de bja",
+"laat me met rsut"), flagged as a typo too; a wrong letter is not a slip ("de bajo", "low",
+is not "de baja").
 
 Entries: ``"word"`` (form and stem), ``"=word"`` (exact form only), ``"pre*"``, ``"*mid*"``,
 and multi-word phrases ``"leave me alone"`` whose words may end in ``*``; a phrase tags every
@@ -26,7 +33,7 @@ word once.
 
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -42,6 +49,7 @@ _CACHE_LIMIT = 100_000
 _MIN_STEM = 4  # shorter stems merge unrelated words (Spanish "para" and "parar" -> "par")
 
 
+@lru_cache(maxsize=1 << 16)
 def squeeze_all(word: str) -> str:
     """Every run of a repeated letter collapsed to one: for prefix tests and doubled letters."""
     return _RUNS.sub(r"\1", word)
@@ -56,23 +64,46 @@ def squeeze(word: str) -> str:
     return _EMPHASIS.sub(r"\1", word)
 
 
+Entry = tuple[frozenset[str], bool, tuple["Phrase", ...], str]
+"""A word's tags, whether they are a typo guess, the phrases that may start at it, its form."""
+
+
 @dataclass(frozen=True, slots=True)
 class Phrase:
     """Consecutive words (each exact, or a prefix when it ends in ``*``) that carry tags."""
 
     words: tuple[str, ...]
     tags: frozenset[str]
+    second: str  # first letter of the second word ("*": any), a cheap test before matching
 
-    def matches_at(self, words: tuple[str, ...], i: int) -> bool:
+    def match(self, words: Sequence[str], i: int) -> bool | None:
+        """``None`` if the phrase does not start at ``words[i]``, else whether it needed a slip."""
         if i + len(self.words) > len(words):
-            return False
-        for pattern, word in zip(self.words, words[i : i + len(self.words)], strict=True):
+            return None
+        slipped = False
+        for k, (pattern, word) in enumerate(zip(self.words, words[i : i + len(self.words)],
+                                                strict=True)):
             if pattern.endswith("*"):
                 if not squeeze_all(word).startswith(pattern[:-1]):
-                    return False
+                    return None
             elif squeeze(word) != pattern:
-                return False
+                if k == 0 or slipped or not _slip(squeeze(word), pattern):
+                    return None
+                slipped = True
+        return slipped
+
+
+def _slip(word: str, pattern: str) -> bool:
+    """``word`` is ``pattern`` with one letter missing, doubled or swapped (four letters on),
+    the first letter kept, as for single words."""
+    if len(pattern) < 4 or not len(pattern) - 1 <= len(word) <= len(pattern) + 1 \
+            or word[0] != pattern[0] or not word.isalpha():
+        return False
+    if squeeze_all(word) == squeeze_all(pattern):
         return True
+    if len(word) == len(pattern) - 1 or (len(word) == len(pattern) and sorted(word) == sorted(pattern)):
+        return OSA.distance(word, pattern, score_cutoff=1) <= 1
+    return False
 
 
 @dataclass(slots=True)
@@ -93,8 +124,9 @@ class Lexicon:
     known: frozenset[str]
     enclitics: tuple[str, ...] = ()
     respell: tuple[tuple[str, str], ...] = ()
-    _cache: dict[str, tuple[frozenset[str], bool, tuple[Phrase, ...]]] = field(
-        default_factory=dict)
+    misspell: tuple[tuple[str, str], ...] = ()
+    typo_kinds: frozenset[str] = frozenset()
+    _cache: dict[str, Entry] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def stem(self, word: str) -> str:
@@ -103,15 +135,17 @@ class Lexicon:
 
     def tags(self, word: str) -> tuple[frozenset[str], bool]:
         """The tags of one folded word, and whether they were found only as a typo."""
-        tags, typo, _ = self.entry(word)
+        tags, typo, _, _ = self.entry(word)
         return tags, typo
 
-    def entry(self, word: str) -> tuple[frozenset[str], bool, tuple[Phrase, ...]]:
-        """:meth:`tags` and the phrases that may start at ``word``, cached per word."""
+    def entry(self, word: str) -> Entry:
+        """:meth:`tags`, the phrases that may start at ``word`` and the form phrases see
+        (the respelt word for a misspelling), cached per word."""
         hit = self._cache.get(word)
         if hit is None:
-            tags, typo = self._lookup(word)
-            hit = (tags, typo, self.phrases.get(squeeze(word), ()) + self.phrases.get("", ()))
+            tags, typo, form = self._lookup(word)
+            hit = (tags, typo, self.phrases.get(squeeze(form), ()) + self.phrases.get("", ()),
+                   form)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[word] = hit
@@ -129,7 +163,7 @@ class Lexicon:
                 tags |= t
         return tags
 
-    def _lookup(self, word: str) -> tuple[frozenset[str], bool]:
+    def _lookup(self, word: str) -> tuple[frozenset[str], bool, str]:
         tags = self._known_tags(word)
         for clitic in self.enclitics:  # Spanish "quitenme", "enviarme": verb + me
             if word.endswith(clitic) and len(word) > len(clitic) + 3:
@@ -144,9 +178,13 @@ class Lexicon:
                     if tags:
                         break
         if tags or not word.isalpha():
-            return frozenset(tags), False
+            return frozenset(tags), False, word
+        for old, new in self.misspell:  # Spanish "vaja", "vorrar": b written as v
+            respelt = word.replace(old, new)
+            if old in word and (tags := self._known_tags(respelt) & self.typo_kinds):
+                return frozenset(tags), True, respelt
         typo = self._typo(squeeze(word))
-        return (self.typo_tags[typo], True) if typo else (frozenset(), False)
+        return (self.typo_tags[typo], True, word) if typo else (frozenset(), False, word)
 
     def _typo(self, word: str) -> str | None:
         if len(word) < 4 or word in self.known:
@@ -194,6 +232,7 @@ def compile_lexicon(
     enclitics: Iterable[str] = (),
     typo_tags: frozenset[str] = frozenset(),
     respell: Iterable[tuple[str, str]] = (),
+    misspell: Iterable[tuple[str, str]] = (),
 ) -> Lexicon:
     """Compile ``tag -> entries`` (see the module docstring) for language ``code``.
 
@@ -201,7 +240,8 @@ def compile_lexicon(
     a word into a request, never into context that changes the outcome (a re-subscribe cue).
     """
     lex = Lexicon(code, Stemmer.Stemmer(stemmer), {}, {}, (), (), {}, {}, {}, {}, {},
-                  frozenset(squeeze(fold(k)) for k in known), tuple(enclitics), tuple(respell))
+                  frozenset(squeeze(fold(k)) for k in known), tuple(enclitics), tuple(respell),
+                  tuple(misspell), typo_tags)
     exact: dict[str, set[str]] = {}
     stems: dict[str, set[str]] = {}
     prefixes: dict[str, set[str]] = {}
@@ -213,7 +253,7 @@ def compile_lexicon(
             parts = _entry_words(e)
             if len(parts) > 1:
                 key = "" if parts[0].endswith("*") else parts[0]
-                phrases.setdefault(key, []).append(Phrase(parts, frozenset({tag})))
+                phrases.setdefault(key, []).append(Phrase(parts, frozenset({tag}), parts[1][:1]))
                 continue
             e = parts[0]
             if e.startswith("*") and e.endswith("*"):

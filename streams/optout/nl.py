@@ -1,8 +1,11 @@
 """Dutch (and Flemish) words for the shared rules (see ``rules`` for what each tag means).
 
 Separable verbs are joins: "meld me af", "schrijf mij uit", "hou op", "neem contact op",
-"trek mijn toestemming in", "zeg op". "Afmelden" also means logging out or deregistering from
-a course; the ``feature`` veto (app, apparaat, account, cursus, webinar) keeps those ordinary.
+"trek mijn toestemming in", "zeg op"; a particle that ends its clause may stand far from its
+verb ("Hierbij trek ik mijn toestemming voor commerciële mails in"). Chat spelling ("k wil gn
+mails meer") and Flemish "nie" are words like any other. "Afmelden" also means logging out or
+deregistering from a course; the ``feature`` veto (app, apparaat, account, cursus, webinar)
+keeps those ordinary.
 """
 
 from streams.optout import tags
@@ -13,18 +16,21 @@ WORDS: dict[str, tuple[str, ...]] = {
             "uitgeschreven", "uit te schrijven", "afschrijven"),
     tags.STOP: ("=stop", "stoppen", "=stopt", "ophouden", "kappen", "=kap", "staken", "stopzetten",
            "stop zetten", "uitzetten"),
-    tags.NEG: ("niet", "geen", "nooit", "niks", "niets", "=nee", "liever niet", "zonder"),
+    tags.NEG: ("niet", "geen", "nooit", "niks", "niets", "=nee", "liever niet", "zonder", "=gn",
+               "=nie"),
     tags.MORE: ("meer", "langer", "voortaan", "verder", "verdere", "in de toekomst", "vanaf nu",
            "nooit meer", "ooit nog"),
     tags.WANT: ("wil", "wilt", "willen", "wens", "wenst", "wensen", "hoef", "hoeft", "hoeven",
            "behoefte", "interesse", "zit niet te wachten", "zitten niet te wachten",
-           "toestemming", "zou graag", "verzoek", "vragen", "vraagt", "zorg dat", "prijs"),
+           "toestemming", "zou graag", "verzoek", "vragen", "vraagt", "zorg dat", "prijs",
+           "zorg ervoor", "zorg er voor", "zorgen dat"),
     tags.REMOVE: ("verwijder*", "schrap*", "=wis", "wissen", "=haal", "halen", "=haalt", "afhalen",
              "uitsluiten", "blokkeren", "=schrappen"),
     tags.LEAVE: ("=af", "=eraf", "ervan af", "=vanaf", "=weg"),
     tags.CANCEL: ("opzeggen", "opzegging", "annuleren", "beeindig*", "stopzetten"),
     tags.CONTACT: ("contact", "contacteren", "contacteer*", "benader*", "benaderd", "bellen",
               "=bel", "=belt", "gebeld", "opbellen", "telefonisch", "mailen", "e-mailen",
+              "=mailt", "=mailde", "=mailden", "=maile",
               "=mail", "gemaild", "sturen", "=stuur", "=stuurt", "versturen", "verzenden",
               "toesturen", "=zenden", "schrijven", "aanschrijven", "lastigvallen", "lastig*",
               "storen", "spammen", "=sms", "horen", "communicatie", "*gesprek*"),
@@ -44,12 +50,14 @@ WORDS: dict[str, tuple[str, ...]] = {
              "=klant", "klante", "mijn naam", "beller", "bezoeker", "meneer", "mevrouw", "=dhr", "=mevr"),
     tags.OBJECT: ("bezwaar", "intrekken", "ingetrokken", "herroep*", "verzet"),
     tags.CONSENT: ("toestemming", "gegevens", "persoonsgegevens", "verwerking"),
-    tags.LEGAL: ("bel me niet register", "bel mij niet register", "belmeniet*", "belverbod"),
+    tags.LEGAL: ("bel me niet register", "bel mij niet register", "belmeniet*", "belverbod",
+                 "recht van bezwaar", "recht op bezwaar", "recht om bezwaar"),
     tags.ALONE: ("met rust", "laat me met rust", "laat mij met rust", "vergeet me",
                  "vergeet mij"),
     tags.EXASP: ("genoeg", "=zat", "beu", "spuugzat", "kotsbeu", "belachelijk", "irritant",
             "ergerlijk", "schandalig", "onacceptabel", "het is genoeg", "ik ben het zat",
-            "klaar met", "klaar mee", "gezeur", "gezeik", "gedoe"),
+            "klaar met", "klaar mee", "gezeur", "gezeik", "gedoe", "te gek", "bespottelijk",
+            "absurd"),
     tags.NAG: ("hoe vaak", "elke dag", "iedere dag", "elke week", "iedere week", "=weer", "steeds",
           "telkens", "alweer", "nog steeds", "=keer", "derde", "vierde", "dagelijks",
           "constant", "=elke", "iedere"),
@@ -90,6 +98,21 @@ WORDS: dict[str, tuple[str, ...]] = {
                 "terugzetten"),
     tags.KEEP: ("blijven", "blijf", "behouden"),
     tags.EXCEPT: ("behalve", "uitgezonderd", "alleen", "enkel", "behoudens"),
+    tags.NOBODY: ("niemand", "geen mens"),
+    tags.ASK: ("vragen", "gevraagd", "vraag", "zeggen", "gezegd", "herhalen", "smeken"),
+    tags.SIGH: ("=pff", "=pf", "serieus", "=echt", "jeetje", "=jezus", "kom op", "nou ja",
+                "zucht", "=bah", "niet normaal"),
+    tags.POSITIVE: ("bedankt", "=dank", "=top", "=super", "perfect", "geweldig", "fijn"),
+    tags.ELSE: ("niets anders", "niks anders", "verder niets", "verder niks", "niets meer dan"),
+    tags.SUBNOUN: ("abonnement", "abonnementen", "inschrijving", "=abo"),
+    tags.INSTEAD: ("maar op", "maar via", "in plaats van", "liever op", "liever via", "=ipv",
+                   "i p v"),
+    tags.WHY: ("waarom", "hoezo"),
+    tags.AUX: ("=heeft", "=hebben", "=heb", "=hebt", "=had", "=hadden"),
+    tags.CLOSING: ("groet", "groeten", "groetjes", "=mvg", "met vriendelijke groet",
+                   "vriendelijke groeten", "verzonden vanaf mijn *"),
+    tags.MEDIUM: ("berichten", "=post", "mailtjes"),
+    tags.MEANS: ("=per",),
     tags.STOPWORD: ("=de", "=het", "=een", "=en", "=ik", "=je", "=jullie", "=u", "=uw", "=niet",
                "=met", "=van", "=voor", "=op", "=is", "=dat", "=die", "=wil", "=graag",
                "=mijn", "=geen", "=ook", "=maar", "=om", "=te", "=naar", "=aub", "=meer"),
@@ -104,12 +127,12 @@ _PARTICLES = {
 }
 
 JOINS = (
-    Join("nl:meld", "nl:af", (tags.UNSUB,)),
-    Join("nl:schrijf", "nl:uit", (tags.UNSUB,)),
-    Join("nl:hou", "nl:op", (tags.STOP,)),
-    Join("nl:neem", "nl:op", (tags.CONTACT,), 6),
-    Join("nl:trek", "nl:in", (tags.OBJECT,), 6),
-    Join("nl:zeg", "nl:op", (tags.CANCEL,)),
+    Join("nl:meld", "nl:af", (tags.UNSUB,), final=12),
+    Join("nl:schrijf", "nl:uit", (tags.UNSUB,), final=12),
+    Join("nl:hou", "nl:op", (tags.STOP,), final=12),
+    Join("nl:neem", "nl:op", (tags.CONTACT,), 6, final=12),
+    Join("nl:trek", "nl:in", (tags.OBJECT,), 6, final=12),
+    Join("nl:zeg", "nl:op", (tags.CANCEL,), final=12),
     Join("nl:schrijf", "nl:aan", (tags.CONTACT,)),
     Join("nl:bel", "nl:op", (tags.CONTACT,)),
     Join("nl:meld", "nl:aan", (tags.SUBSCRIBE,)),

@@ -13,6 +13,11 @@ Context that makes a match ordinary is checked afterwards, by the rule's *vetoes
 Outcomes: explicit requests are ``OPT_OUT``; weaker evidence (a stop verb without its object, a
 bare "stop" in a longer message, exasperation without a noun, any match that needed a typo
 guess) is ``POSSIBLE_OPT_OUT``, which also suppresses and asks an agent to look.
+
+A few finders look at the whole message instead of one clause, and only where that is safe: a
+message made only of a request (``bare``), a short reply (``brief``, with ``together`` for
+words in different sentences: "Again?! Seriously?"). The signature after a sign-off
+("Regards, ...") is no part of the message for them (``View.ranges``).
 """
 
 import bisect
@@ -20,14 +25,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from streams.optout.model import Outcome
-from streams.optout.tags import (
-    FILLER,
-)
+from streams.optout.tags import CLOSING, FILLER
 
 
 @dataclass(slots=True)
 class View:
-    """One language's reading of a message: tags per token, typo flags, clause numbers."""
+    """One language's reading of a message: tags per token, typo flags, clause numbers, and
+    which clauses are questions."""
 
     tags: list[set[str]]
     typo: list[bool]
@@ -35,6 +39,25 @@ class View:
     soft: Sequence[bool]
     index: dict[str, list[int]] = field(default_factory=dict)
     memo: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
+    questions: frozenset[int] = frozenset()
+    _ranges: list[range] | None = None
+
+    def ranges(self) -> list[range]:
+        """The clauses of the body, as token ranges: a sign-off ("Regards, ...", "Saludos",
+        "MfG") after the first clause starts the signature, whose name, number and address
+        are no part of what the message asks."""
+        if self._ranges is None:
+            ranges: list[range] = []
+            i, n, content = 0, len(self.tags), False
+            while i < n:
+                r = self.clause_range(i)
+                if content and CLOSING in self.tags[r.start]:
+                    break
+                content = content or any(FILLER not in self.tags[j] for j in r)
+                ranges.append(r)
+                i = r.stop
+            self._ranges = ranges
+        return self._ranges
 
     def where(self, *tags: str) -> list[int]:
         if len(tags) == 1:
@@ -144,6 +167,52 @@ def anywhere(*tags: str) -> Finder:
     return find
 
 
+def together(*groups: Group) -> Finder:
+    """One token of each group anywhere in the message, across clauses ("Again?! Seriously?").
+
+    Only sensible inside :func:`brief`: in a long message, words of different sentences say
+    nothing together.
+    """
+    gs = [_group(g) for g in groups]
+
+    def find(v: View) -> Iterator[tuple[int, ...]]:
+        occ = [v.where(*g) for g in gs]
+        if all(occ):
+            yield tuple(o[0] for o in occ)
+
+    return find
+
+
+def ending(find: Finder, tag: str, *allowed: str) -> Finder:
+    """``find``, but only where the match's ``tag`` token ends its clause, but for ``allowed``
+    words: "how many times do I have to ask (you)?" complains; "how many times do I have to
+    tell you my address changed?" reports something else."""
+    ok = set(allowed)
+
+    def wrapped(v: View) -> Iterator[tuple[int, ...]]:
+        for m in find(v):
+            i = next(j for j in m if tag in v.tags[j])
+            if all(v.tags[j] & ok for j in v.clause_range(i) if j > i):
+                yield m
+
+    return wrapped
+
+
+def brief(find: Finder, limit: int) -> Finder:
+    """``find``, but only in a message of at most ``limit`` words besides greetings and thanks.
+
+    Why: a short reply to a mailing ("How many times do I have to ask?") is about that mailing;
+    the same words inside a long ticket are about whatever the ticket is about.
+    """
+
+    def wrapped(v: View) -> Iterator[tuple[int, ...]]:
+        if len(v.tags) <= limit or sum(1 for r in v.ranges() for i in r
+                                       if FILLER not in v.tags[i]) <= limit:
+            yield from find(v)
+
+    return wrapped
+
+
 def _is_filler_clause(v: View, r: range, required: set[str]) -> bool:
     return len(r) <= 4 and FILLER in v.tags[r.start] and not any(v.tags[i] & required for i in r)
 
@@ -152,9 +221,11 @@ def bare(required: tuple[str, ...], allowed: tuple[str, ...], limit: int = 6,
          whole: bool = True) -> Finder:
     """A message (or, with ``whole=False``, a clause) made only of a request and filler.
 
-    Greeting and closing clauses ("Hi,", "Thanks, Mark") are ignored for the whole message.
+    Greeting and closing clauses ("Hi,", "Thanks, Mark") and the signature are ignored for the
+    whole message.
     """
     ok = set(required) | set(allowed)
+    needs = frozenset(required)
 
     def clause_ok(v: View, r: range) -> tuple[int, ...] | None:
         if len(r) > limit or any(not (v.tags[i] & ok) for i in r):
@@ -163,12 +234,9 @@ def bare(required: tuple[str, ...], allowed: tuple[str, ...], limit: int = 6,
         return hits or None
 
     def find(v: View) -> Iterator[tuple[int, ...]]:
-        n = len(v.tags)
-        ranges, i = [], 0
-        while i < n:
-            r = v.clause_range(i)
-            ranges.append(r)
-            i = r.stop
+        if needs.isdisjoint(v.index.keys()):  # cheap: most messages stop here
+            return
+        ranges = v.ranges()
         if whole:
             body = [r for r in ranges if not _is_filler_clause(v, r, set(required))]
             tokens = [i for r in body for i in r]

@@ -23,6 +23,7 @@ ALONE = "alone"  # leave me alone, laat me met rust, lassen Sie mich in Ruhe
 EXASP = "exasp"  # enough, fed up, genoeg, es reicht, marre, harto
 NAG = "nag"  # how many times, every day, again, still: the complaint repeats
 COMMAND = "command"  # a word that is a whole request on its own ("STOP", "Baja")
+CLOSING = "closing"  # regards, saludos, MfG, cordialement: a sign-off; the signature follows
 FILLER = "filler"  # please, thanks, hi, now, regards: carries no request
 FEATURE = "feature"  # product vocabulary: alerts, reports, scans, users, beta, plans, licence
 OWNER = "owner"  # my, our (before an audience word)
@@ -41,9 +42,23 @@ SUBSCRIBE = "subscribe"  # subscribe, sign up, add, aanmelden, anmelden, s'inscr
 KEEP = "keep"  # keep / continue receiving: blijven, weiterhin, continuer, seguir
 SUBORD = "subord"  # that, dass, dat, que: a comma before it does not end the thought
 EXCEPT = "except"  # except, only, behalve, außer, sauf, salvo: what follows is kept, not refused
+ASK = "ask"  # ask, tell, say: "how many times do I have to ask", "wie oft muss ich das sagen"
+SIGH = "sigh"  # seriously, pff, echt jetzt, en serio: exasperation only beside a repeat ("Again?!")
+NOBODY = "nobody"  # nobody, no one, nadie, niemand: "make sure nobody contacts me again"
+ELSE = "else"  # nothing else, nada más, sonst nichts: after "only invoices", the rest is refused
+SUBNOUN = "subnoun"  # subscription, suscripción, abonnement, Abo: "Eliminar suscripción"
+REPLY = "reply"  # "Re:" / "AW:": the message answers a mailing, so a bare "stop" is about it
+INSTEAD = "instead"  # instead, rather, sondern, mejor, plutôt: another channel, not no contact
+MEANS = "means"  # by, via, per, por, par: "by any channel" names a channel, not the object
+WHY = "why"  # why, waarom, pourquoi, warum, por qué: "why do you keep emailing me?"
+AUX = "aux"  # has, hat, heeft, ha, a (avoir): "nobody has called me" tells, it does not ask
+POSITIVE = "positive"  # thanks, great, perfect: "Thanks again, seriously!" is no complaint
+MEDIUM = "medium"  # mail, correo, Nachrichten: a channel noun, whose kind its qualifier gives
+ANY_NEG = "anyneg"  # a negation in any language's words: context for vetoes, never a request
 STOPWORD = "sw"  # function words used only to guess the message's language
 
-CONTEXT_TAGS = frozenset({FEATURE, OWNER, AUDIENCE, READERS, MALFUNCTION, RECEIVE, ABLE, EXCEPT})
+CONTEXT_TAGS = frozenset({FEATURE, OWNER, AUDIENCE, READERS, MALFUNCTION, RECEIVE, ABLE, EXCEPT,
+                          INSTEAD, MEANS})
 """Tags that only make a match ordinary: shared across languages, since an English message
 read by the Dutch lexicon must still see that "readers" are the customer's own."""
 

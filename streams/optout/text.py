@@ -18,7 +18,9 @@ What the tokeniser does, and why:
   ("don't" -> "do not"); other apostrophes are dropped ("reicht's" -> "reichts"). "e-mail" is
   joined, other hyphenated words stay apart ("Support-Hinweise", "re-subscribe").
 * **Clauses**: ``.!?;:``, a spaced dash and line breaks end a clause, except dots of abbreviations ("Fr.",
-  "a.u.b.", "Art. 21") and colons in times. Rules combine words within one clause only.
+  "a.u.b.", "Art. 21") and colons in times. Rules combine words within one clause only. A clause
+  ended by ``?`` is remembered as a question: "did you unsubscribe me?" after "I no longer get
+  the newsletter" reports a fault, it does not ask to leave.
 
 Everything is linear in the length of the text: bounded character classes, no nested quantifiers.
 """
@@ -71,7 +73,8 @@ class Tokens:
     """Folded words with ``[start, end)`` offsets into the original text and a clause number.
 
     ``soft[i]`` says a comma, dash or bracket stands between token ``i - 1`` and token ``i``:
-    "invoices, no advertising" keeps "invoices" from qualifying "advertising".
+    "invoices, no advertising" keeps "invoices" from qualifying "advertising". ``questions``
+    holds the numbers of the clauses that end with a question mark.
     """
 
     words: tuple[str, ...]
@@ -79,6 +82,7 @@ class Tokens:
     ends: tuple[int, ...]
     clauses: tuple[int, ...]
     soft: tuple[bool, ...]
+    questions: frozenset[int] = frozenset()
 
     def __len__(self) -> int:
         return len(self.words)
@@ -113,6 +117,7 @@ class _Builder:
         self.soft: list[bool] = []
         self.clause = 0
         self.pause = False
+        self.questions: set[int] = set()
 
     def add(self, word: str, start: int, end: int) -> None:
         self.words.append(word)
@@ -151,6 +156,8 @@ class _Builder:
             return
         if char == ":" and prev.isdigit() and nxt.isdigit():
             return
+        if char == "?":
+            self.questions.add(self.clause)
         self.clause += 1
 
 
@@ -172,4 +179,4 @@ def tokenise(text: str) -> Tokens:
                 b.boundary(text, m.group(), start)
         b.clause += 1
     return Tokens(tuple(b.words), tuple(b.starts), tuple(b.ends), tuple(b.clauses),
-                  tuple(b.soft))
+                  tuple(b.soft), frozenset(b.questions))

@@ -2,15 +2,28 @@
 
 Each rule names the vetoes it accepts (``rules.rule(..., vetoes="own feature")``):
 
-* ``own``: the customer's own audience ("my subscribers", "mes clients", "meine Kunden"): the
-  question is about their marketing, not ours;
+* ``own``: the customer's own audience ("my subscribers", "mes clients", "meine Kunden",
+  "unsubscribed contacts") or their own mail ("our own marketing emails"): the question is
+  about their marketing, not ours;
 * ``feature``: the object of the request is a product feature ("stop the scan", "send the
   invoice", "unsubscribe a user from the scan reports", "sich von der Schulung abmelden"), or a
-  feature word qualifies the mail word ("licence emails", "disk space alert emails") - unless a
-  request word wins ("supportmeldingen", "afmelding") or "except"/"only" closes the object;
+  feature word qualifies the mail word ("licence emails", "disk space alert emails"), or the mail
+  word qualifies a feature ("email notifications", "E-Mail-Benachrichtigungen", "correos de
+  facturación") - unless a request word wins ("supportmeldingen", "afmelding") or
+  "except"/"only" closes the object; a feature named as the channel ("by any channel", "via
+  the portal") is not the object;
 * ``malfunction``: the sentence reports a fault ("the newsletter link is broken");
 * ``receive``: "I no longer receive the newsletter" is a complaint, unless the clause also says
-  *want* ("I no longer want to receive ...");
+  *want* ("I no longer want to receive ..."); a relative clause after the match ("no me envíen
+  más promociones, que me llegan tres por semana") describes the mail and does not count;
+* ``missing``: the match is a question in a message complaining that mail stopped coming ("I no
+  longer get the newsletter - did you unsubscribe me?"): a fault report, not a request;
+* ``negated``: a removal refused ("please don't delete my data", "löschen Sie meine Daten
+  nicht");
+* ``past``: an auxiliary of the past before the contact verb ("nobody has called me back", "il
+  ne m'a pas rappelé"): a complaint about what happened, not a request;
+* ``instead``: another channel is offered ("don't call me on the landline, use my mobile
+  instead", "nicht auf dem Festnetz, sondern auf dem Handy"): a preference, not no contact;
 * ``able``: "I can't contact your sales team" is not "do not contact me".
 """
 
@@ -19,16 +32,24 @@ from collections.abc import Callable
 from streams.optout.rules import Rule, View
 from streams.optout.tags import (
     ABLE,
+    ANY_NEG,
+    ASK,
     AUDIENCE,
+    AUX,
     CANCEL,
     CONTACT,
     EXCEPT,
     FEATURE,
     FILLER,
+    INSTEAD,
     LIST,
     MAIL,
     MALFUNCTION,
+    MEANS,
+    MEDIUM,
+    MORE,
     NEG,
+    OBJECT,
     OWNER,
     PERSON,
     READERS,
@@ -36,6 +57,7 @@ from streams.optout.tags import (
     REMOVE,
     STOP,
     STOPWORD,
+    SUBORD,
     UNSUB,
     WANT,
 )
@@ -43,10 +65,16 @@ from streams.optout.tags import (
 
 def _own(v: View, r: range, m: tuple[int, ...]) -> bool:
     for i in r:
-        if READERS in v.tags[i]:
+        t = v.tags[i]
+        if READERS in t:
             return True
-        if OWNER in v.tags[i] and any(AUDIENCE in v.tags[j] for j in range(i + 1, min(i + 4, r.stop))):
+        if OWNER in t and any(AUDIENCE in v.tags[j] for j in range(i + 1, min(i + 4, r.stop))):
             return True
+        if OWNER in t and i + 1 < r.stop and OWNER in v.tags[i + 1] and any(  # "our own emails"
+                v.tags[j] & {MAIL, AUDIENCE} for j in range(i + 2, min(i + 4, r.stop))):
+            return True
+        if AUDIENCE in t and any(UNSUB in v.tags[j] for j in (i - 1, i + 1) if j in r):
+            return True  # "unsubscribed contacts", "contactos dados de baja"
     return False
 
 
@@ -61,9 +89,13 @@ def _feature(v: View, r: range, m: tuple[int, ...]) -> bool:
 
     for i in m:  # the object of the request is a feature: "stop the scan", "send the invoice"
         if v.tags[i] & _VERBS:
-            following = [j for j in range(i + 1, min(r.stop, i + 4)) if not v.tags[j] & _SKIP]
-            if following and feature(following[0]):
-                return True
+            for j in range(i + 1, min(r.stop, i + 4)):
+                if MEANS in v.tags[j]:  # "write to me via the portal": a channel
+                    break
+                if not v.tags[j] & _SKIP:
+                    if feature(j):
+                        return True
+                    break
 
     nouns = [i for i in after if v.tags[i] & {MAIL, LIST}]
     for i in nouns:  # "licence emails", "disk space alert emails", "the billing contacts"
@@ -72,11 +104,23 @@ def _feature(v: View, r: range, m: tuple[int, ...]) -> bool:
             j -= 1
             if feature(j):
                 return True
+        # "email notifications": the feature is the head noun; "correos de facturación": a
+        # channel noun takes its kind from what qualifies it (an "oferta de renovación" is
+        # still an offer)
+        for j in range(i + 1, min(end, i + 4)):
+            if v.soft[j]:
+                break
+            if feature(j):
+                return True
+            if MEDIUM not in v.tags[i] or not v.tags[j] & {FILLER, STOPWORD} \
+                    or v.tags[j] & _REQUEST_WORDS:
+                break
     if any(MAIL in v.tags[i] for i in r):
         return False
     # the object of the request is a feature: "unsubscribe a user from the scan reports",
-    # "sich von der Schulung abmelden" (verb last)
-    return any(feature(j) for j in range(max(r.start, lo - 6), end))
+    # "sich von der Schulung abmelden" (verb last); not a channel ("by any channel")
+    return any(feature(j) and not any(MEANS in v.tags[k] for k in range(max(r.start, j - 3), j))
+               for j in range(max(r.start, lo - 6), end))
 
 
 _REQUEST_WORDS = frozenset({MAIL, UNSUB, LIST})
@@ -89,7 +133,45 @@ def _has(tag: str) -> Callable[[View, range, tuple[int, ...]], bool]:
 
 
 def _receive(v: View, r: range, m: tuple[int, ...]) -> bool:
-    return any(RECEIVE in v.tags[i] for i in r) and not any(WANT in v.tags[i] for i in r)
+    cut = next((j for j in range(max(m) + 1, r.stop) if SUBORD in v.tags[j]), r.stop)
+    return any(RECEIVE in v.tags[i] for i in range(r.start, cut)) \
+        and not any(WANT in v.tags[i] for i in r)
+
+
+def _missing(v: View, r: range, m: tuple[int, ...]) -> bool:
+    if v.clauses[m[0]] not in v.questions:
+        return False
+    for i in v.index.get(RECEIVE, ()):
+        c = v.clause_range(i)
+        if any(ANY_NEG in v.tags[j] for j in c) and not any(v.tags[j] & {WANT, STOP} for j in c):
+            return True
+    return False
+
+
+def _past(v: View, r: range, m: tuple[int, ...]) -> bool:
+    """"Nobody has called me", "il ne m'a pas rappelé", "Sie haben mich nicht angerufen": an
+    auxiliary of the past before the contact verb reports what happened; unless a request
+    stands between them ("I have asked you not to call me", "ich habe gebeten, ...")."""
+    contact = max(i for i in m if CONTACT in v.tags[i])
+    aux = [i for i in range(r.start, contact) if AUX in v.tags[i]]
+    return bool(aux) and not any(v.tags[j] & {WANT, ASK} for j in range(aux[-1], contact))
+
+
+def _negated(v: View, r: range, m: tuple[int, ...]) -> bool:
+    """"Please don't delete my data", "löschen Sie meine Daten nicht": the removal is refused.
+    A negation just before the verb, or ending the clause (German), unless it is "no thanks"
+    or "no more" ("nicht mehr")."""
+    verbs = [i for i in m if v.tags[i] & {REMOVE, OBJECT, CANCEL, STOP}]
+    if not verbs or any(MORE in v.tags[i] for i in r):
+        return False
+    last = r.stop - 1
+    near = {j for i in verbs for j in (i - 2, i - 1)} | {last}
+    return any(j in r and NEG in v.tags[j] and FILLER not in v.tags[j] and j not in verbs
+               for j in near)
+
+
+def _instead(v: View, r: range, m: tuple[int, ...]) -> bool:
+    return any(INSTEAD in v.tags[i] for i in range(min(m), r.stop))
 
 
 def _able(v: View, r: range, m: tuple[int, ...]) -> bool:
@@ -103,6 +185,10 @@ VETOES: dict[str, Callable[[View, range, tuple[int, ...]], bool]] = {
     "feature": _feature,
     "malfunction": _has(MALFUNCTION),
     "receive": _receive,
+    "missing": _missing,
+    "instead": _instead,
+    "past": _past,
+    "negated": _negated,
     "able": _able,
 }
 

@@ -66,3 +66,9 @@ def test_commas_are_soft_boundaries() -> None:
 def test_empty_and_blank_text() -> None:
     assert tokenise("").words == ()
     assert tokenise(" \n\t ").words == ()
+
+
+def test_question_clauses_are_remembered() -> None:
+    # "did you unsubscribe me?" after "I no longer get it" reports a fault (vetoes read this)
+    assert tokenise("I no longer get it. Did you unsubscribe me? Thanks").questions == {1}
+    assert tokenise("Stop. Please").questions == frozenset()

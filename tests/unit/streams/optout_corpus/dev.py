@@ -14,10 +14,11 @@ Each entry is ``(language, text)`` with an ISO 639-1 language code.
 
 How it was built, so the numbers can be read correctly: the first block of each list was
 written before any rule existed. Rules were then written and reached 100 % recall on it, which
-says little, because the rules were written with those phrasings in view. So four further
+says little, because the rules were written with those phrasings in view. So five further
 "held-out" rounds of fresh phrasings were written, each one *after* the rules of the moment,
 measured blind (figures in the section comments below), then used to generalise the rules and
-merged here. The blind figures (57 %, 75 %, 67 %, 78 % recall; 0-6 % false positives) are the
+merged here (round 5 lives in ``dev_round5``). The blind figures (57 %, 75 %, 67 %, 78 %,
+87.7 % recall; 0-8 % false positives) are the
 honest estimate of how the rules do on phrasings nobody has seen yet; the recall printed by the
 tests over this whole corpus is a regression check, not an accuracy claim.
 """
@@ -2132,3 +2133,16 @@ ORDINARY += [
     ('en', "I don't need support any more, you can close the ticket."),
     ('en', 'The program stops working with large files.'),
 ]
+
+# ---------------------------------------------------------------- issue 8, round 5
+# Written after the held-out result was recorded (recall 94.5 %, Spanish weakest), without
+# reading which held-out messages miss; weighted to Spanish and to the issue's kinds. Measured
+# blind before any rule was changed for it: recall 199/227 = 87.7 % (es 55/63, en 39/42,
+# nl 34/40, fr 36/41, de 35/41), false positives 13/164 = 7.9 %, re-subscribe suppressed 0/10.
+# Then developed on. Kept in its own module (see its docstring for what it covers).
+
+from tests.unit.streams.optout_corpus import dev_round5 as _round5  # noqa: E402
+
+OPT_OUT += _round5.OPT_OUT
+ORDINARY += _round5.ORDINARY
+RESUBSCRIBE += _round5.RESUBSCRIBE

@@ -62,6 +62,23 @@ es        76/84 = 90.5 %      1/80 = 1.2 %      0/8
 
 Issue 8's bar: every language >= 90 % and false positives <= 3 % are met; overall recall
 >= 95 % is not (two messages short).
+
+Measured once more after dev round 5 (written blind, then developed on; see ``dev_round5``),
+again reading only these counts:
+
+========  ==================  ================  ==========================
+language  recall              false positives   re-subscribe suppressed
+========  ==================  ================  ==========================
+all       395/417 = 94.7 %    3/401 = 0.7 %     0/40
+en        79/83 = 95.2 %      1/80 = 1.2 %      0/8
+nl        78/83 = 94.0 %      1/80 = 1.2 %      0/8
+fr        80/83 = 96.4 %      0/80 = 0.0 %      0/8
+de        81/84 = 96.4 %      0/81 = 0.0 %      0/8
+es        77/84 = 91.7 %      1/80 = 1.2 %      0/8
+========  ==================  ================  ==========================
+
+One more Spanish message found; overall recall is still under 95 % (397 needed), so the bar
+is not met and the overall assertion stays an expected failure.
 """
 
 from tests.unit.streams.optout_corpus.held_out import de, en, es, fr, nl

@@ -1,0 +1,113 @@
+"""What makes a match ordinary, and when a short reply is a request (``streams.optout``).
+
+Cases of the kinds dev round 5 taught (see ``optout_corpus/dev_round5.py``), written afresh
+here so they test the rule, not a corpus sentence.
+"""
+
+import pytest
+
+from streams.optout import Outcome, detect
+
+
+def _outcome(text: str) -> Outcome | None:
+    found = detect(text)
+    return None if found is None else found.outcome
+
+
+def _suppresses(text: str) -> bool:
+    return _outcome(text) in (Outcome.OPT_OUT, Outcome.POSSIBLE_OPT_OUT)
+
+
+# --------------------------------------------------------------------------- ordinary after all
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # another channel is offered: a preference, not "no contact"
+        "Please don't phone me at the office, ring my mobile instead.",
+        "No me llamen al trabajo, mejor al móvil, gracias.",
+        "Bel me niet op kantoor maar op mijn mobiel.",
+        "Rufen Sie mich nicht im Büro an, sondern zu Hause.",
+        "Ne m'appelez pas au bureau mais sur mon portable.",
+        # a question about mail that stopped coming
+        "The newsletter hasn't arrived for weeks - did you unsubscribe me by accident?",
+        "Ya no me llegan las novedades, ¿me dieron de baja?",
+        "Ich bekomme keine Newsletter mehr. Wurde ich ausgetragen?",
+        # what happened, not what is asked
+        "Nobody has called me back about my refund.",
+        "Personne ne m'a rappelé depuis lundi.",
+        "Sie haben mich trotz Termin nicht angerufen.",
+        "Nadie me ha llamado para la instalación.",
+        # the customer's own mail and audience
+        "Our own promotional emails keep reaching unsubscribed contacts, how do we filter them?",
+        # the mail word qualifies a feature
+        "How do I switch off the email alerts for failed backups?",
+        "¿Cómo desactivo los correos de facturación en el portal?",
+        # short, but not exasperated
+        "Thanks again, seriously!",
+        "How many times do I need to tell you my address has changed?",
+        "I only received the invoice and nothing else, where is my licence key?",
+        "Cancel my subscription, the software is too expensive.",
+        # a refused removal; a purpose clause is no wish; "kommen ... an" is "arrive"
+        "Bitte löschen Sie meine Daten nicht, ich nutze die Lizenz noch.",
+        "I changed the settings so that I don't get emails at night.",
+        "Ihre Mails kommen seit Montag nicht mehr an, ist der Server down?",
+        "Why does the scan keep stopping?",
+    ],
+)
+def test_context_makes_a_match_ordinary(text: str) -> None:
+    assert not _suppresses(text)  # "... by accident?" may be read as a re-subscribe request
+
+
+# --------------------------------------------------------------------------- still a request
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please make sure no one from your team calls me again.",
+        "Asegúrense de que nadie me vuelva a llamar.",
+        "Zorg ervoor dat niemand mij nog mailt.",
+        "Sorgen Sie dafür, dass mich niemand mehr anschreibt.",
+        "I have asked you twice not to contact me.",
+        "Ich habe Sie gebeten, mich nicht mehr anzurufen.",
+        "Please stop writing to me through the customer portal.",
+        "No me manden más ofertas, que me llegan cinco por semana.",
+        "Les promos, j'en veux plus.",
+        "Eure Werbung mog i nimmer.",
+        "Hierbij trek ik mijn toestemming voor alle commerciële e-mails in.",
+        "STOP!!!\nRegards, Jan Jansen, +31 6 0000 0000, jan@example.org, customer 1234",
+        "Ejerzo mi derecho de oposición, gracias.",  # the right to object, named
+        "Ik beroep me op mijn recht van bezwaar.",
+        "Ich mache von meinem Widerspruchsrecht Gebrauch.",
+        "No me interesan sus actualizaciones, no me las manden más.",
+    ],
+)
+def test_requests_are_still_opt_outs(text: str) -> None:
+    assert _outcome(text) is Outcome.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How many times must I say it?",  # asked again, no noun
+        "¿Cuántas veces os lo tengo que repetir?",
+        "Seriously? Again?",  # a sigh beside a repeat, in a very short reply
+        "Schon wieder?! Boah.",
+        "Re: Spring deals\n\nNo thanks, stop.",  # a bare stop in a reply to a mailing
+        "I only want to receive invoices from now on, nothing else.",
+        "Eliminar suscripción, por favor",  # a whole message naming a subscription
+        "Why do you keep phoning me???",  # why ... keep ... contact
+        "Waarom blijven jullie me bellen?",
+        "dar de bja",  # a slip inside a phrase
+        "darme de vaja",  # Spanish b written as v
+    ],
+)
+def test_weaker_signs_are_possible_opt_outs(text: str) -> None:
+    assert _outcome(text) is Outcome.POSSIBLE_OPT_OUT
+
+
+def test_a_slip_never_turns_a_word_into_context() -> None:
+    # "es reich" is one letter from the exasperation "es reicht": context, never a typo target
+    assert _outcome("Der Bericht ist es reich an Details.") is None
