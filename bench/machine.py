@@ -11,7 +11,7 @@ from typing import Any
 from ops.supervisor import REPO_ROOT
 
 KAFKA_VERSION = "4.1.1"  # what deploy/local/kafka.sh runs
-PACKAGES = ("faust-streaming", "confluent-kafka", "aiokafka", "rocksdict", "pydantic", "psycopg")
+PACKAGES = ("confluent-kafka", "rocksdict", "orjson", "pydantic", "email-validator", "psycopg")
 
 
 def _run_text(args: list[str]) -> str:

@@ -23,31 +23,42 @@ def _headline(doc: dict[str, Any]) -> list[tuple[str, str]]:
                           doc["latency_light"])
     opt, sink, mem, pre = (doc["opt_out_enforcement"], doc["postgres_sink"], doc["memory"],
                            doc["preload"])
+    restore, backlog, mailer, two = (doc["restore"], doc["backlog"], doc["mailer"],
+                                     doc["two_filters"])
     runs = len(sf["runs"])
     med = "median of " + str(runs) + ": " if runs > 1 else ""
+    peaks = ", ".join(f"{k.removesuffix('_peak_rss_mib')} {v}" for k, v in mem.items()
+                      if k.endswith("_peak_rss_mib"))
     return [
         ("consent table size (contacts)", f"{pre['contacts']:,}"),
-        ("preload: consent events applied/s", _fmt(pre["applied_events_per_s"])),
+        ("consent agent, events/s (preload)", _fmt(pre["applied_events_per_s"])),
         ("send filter, requests/s",
          f"{med}{_fmt(sf['median_requests_per_s'])}  ({_join(sf['all_requests_per_s'])})"),
         ("pass-through ceiling, records/s",
          f"{med}{_fmt(pt['median_records_per_s'])}  ({_join(pt['all_records_per_s'])})"),
         ("ratio send filter / pass-through", f"{doc['ratio_send_filter_to_passthrough']}"),
-        (f"end-to-end latency at {light['offered_rate_per_s']:.0f} req/s, p50 / p99",
+        ("two send filters, requests/s", _fmt(two["requests_per_s"])),
+        (f"request → decision at {light['offered_rate_per_s']:.0f} req/s, p50 / p99",
          f"{light['p50_ms']} ms / {light['p99_ms']} ms"
          + (" (saturated, see notes)" if light["saturated"] else "")),
-        (f"end-to-end latency at {lat['offered_rate_per_s']:.0f} req/s, p50 / p99",
+        (f"request → decision at {lat['offered_rate_per_s']:.0f} req/s, p50 / p99",
          f"{lat['p50_ms']} ms / {lat['p99_ms']} ms"
          + (" (saturated, see notes)" if lat["saturated"] else "")),
-        ("opt-out ack → suppressed, p50 / p99",
+        (f"opt-out ack → suppressed at {lat['offered_rate_per_s']:.0f} req/s, p50 / p99",
          f"{opt['p50_ms']} ms / {opt['p99_ms']} ms"),
         ("opt-out probes forwarded (must be 0)",
          f"{opt['forwarded_must_be_0']} of {opt['probes']}"),
-        ("PostgreSQL sink, rows/s (ledger + decisions)",
+        (f"consent backlog of {backlog['events']:,} events, worked through in",
+         f"{backlog['agent_start_to_applied_s']} s "
+         f"({_fmt(backlog['events_per_s_incl_startup'])}/s incl. start)"),
+        (f"restore {restore['agent']['states']:,} contacts: agent / filter",
+         f"{restore['agent']['restore_s']} s / "
+         f"{restore['filter']['process_start_to_restored_s']} s"),
+        ("PostgreSQL sink, rows/s",
          _fmt(sink["rows_per_s"]) + ("" if sink["caught_up"] else " (partial, see notes)")),
-        ("peak RSS worker / sink / bench",
-         f"{mem['worker_peak_rss_mib']} / {sink['peak_rss_mib']} / "
-         f"{mem['bench_process_peak_rss_mib']} MiB"),
+        ("mailer into local SMTP, mails/s", _fmt(mailer["mails_per_s"])),
+        ("opt-out text detection, µs per message", f"{doc['detection']['median_us_per_message']}"),
+        ("peak RSS (MiB)", peaks),
     ]
 
 
@@ -100,8 +111,9 @@ def write_results(doc: dict[str, Any], out_dir: Path, now: datetime, host: str) 
         "## Details",
         "",
     ]
-    for section in ("preload", "send_filter", "passthrough", "latency_light", "latency",
-                    "opt_out_enforcement", "postgres_sink", "memory", "workers"):
+    for section in ("preload", "restore", "send_filter", "passthrough", "two_filters",
+                    "latency_light", "latency", "opt_out_enforcement", "backlog",
+                    "postgres_sink", "mailer", "detection", "memory", "processes"):
         lines += [f"### {section}", "", "```json", json.dumps(doc[section], indent=2), "```", ""]
     lines += ["## Notes", "", *[f"- {n}" for n in doc["notes"]], ""]
     mpath.write_text("\n".join(lines), encoding="utf-8")

@@ -9,13 +9,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.backlog import work_through_backlog
 from bench.constants import (
+    BACKLOG_EVENTS,
     BENCH_PORTS,
     DEFAULT_REPEAT,
     LATENCY_RATE,
     LATENCY_SECONDS,
     LIGHT_RATE,
     LIGHT_SECONDS,
+    MAILER_MAILS,
     OPT_OUT_PROBES,
     OPT_OUT_RATE,
 )
@@ -23,21 +26,27 @@ from bench.display import console
 from bench.errors import BenchError
 from bench.latency import measure_latency
 from bench.machine import count_other_brokers, machine_description
-from bench.opt_out_probes import opt_out_enforcement
+from bench.mailer import mailer_run
+from bench.opt_out_probes import ProbeThread
 from bench.passthrough import passthrough_run
 from bench.postgres_sink import sink_catch_up
 from bench.preload import preload_contacts
 from bench.report import print_results, write_results
+from bench.restore import restore_agent, restore_filter
 from bench.scratch import bench_topics, drop_schema
 from bench.state import Bench
 from bench.stats import figure, median
 from bench.throughput import produce_requests, send_filter_run
 from bench.watcher import DecisionWatcher
 from ops.supervisor import REPO_ROOT, Components, LocalInfra
+from ops.traffic import OPT_OUT_TEXTS, ORDINARY_TEXTS
 from sinks.db import migrate
 from sinks.settings import SinkSettings
 from sources.producer import EventProducer
+from streams.optout.bench import measure_cost
 from streams.settings import StreamSettings
+
+DETECTION_TEXTS = [*OPT_OUT_TEXTS, *ORDINARY_TEXTS]
 
 
 def run_bench(contacts: int, requests: int, out_dir: str, repeat: int = DEFAULT_REPEAT) -> int:
@@ -81,17 +90,16 @@ def run_bench(contacts: int, requests: int, out_dir: str, repeat: int = DEFAULT_
                 try:
                     results = _phases(bench, log_dir)
                 finally:
-                    bench.stop_worker()
+                    bench.stop_all()
                     producer.close()
         finally:
             drop_schema(infra.database_url, sink_settings.db_schema)
             shutil.rmtree(data_dir, ignore_errors=True)
     results["memory"]["bench_process_peak_rss_mib"] = round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    results["memory"]["worker_peak_rss_mib"] = round(max(bench.worker_peaks), 1) \
-        if bench.worker_peaks else None
-    results["memory"]["worker_peak_rss_per_start_mib"] = [round(p, 1) for p in bench.worker_peaks]
-    results["workers"] = bench.worker_metrics
+    for kind, peaks in sorted(bench.peaks.items()):
+        results["memory"][f"{kind}_peak_rss_mib"] = round(max(peaks), 1)
+    results["processes"] = bench.process_metrics
     load_after = os.getloadavg()
     notes = [
         "Shared machine: other processes (test suite, demo) may run at the same time on these "
@@ -119,18 +127,23 @@ def run_bench(contacts: int, requests: int, out_dir: str, repeat: int = DEFAULT_
     print_results(doc)
     for p in paths:
         console.print(f"wrote {p}")
-    return 1 if doc["opt_out_enforcement"]["forwarded_must_be_0"] else 0
+    leaked = doc["opt_out_enforcement"]["forwarded_must_be_0"] + doc["backlog"]["forwarded_must_be_0"]
+    return 1 if leaked else 0
 
 
 def _phases(bench: Bench, log_dir: Path) -> dict[str, Any]:
-    console.print(f"[bold]1/6 preload[/bold] {bench.contacts:,} contacts (logs in {log_dir})")
+    console.print(f"[bold]1/9 preload[/bold] {bench.contacts:,} contacts (logs in {log_dir})")
     preload = preload_contacts(bench)
     console.print(f"    applied {preload['applied_events_per_s']:,} consent events/s")
-    bench.stop_worker()
+    bench.stop_all("worker")
+    console.print(f"[bold]2/9 restore[/bold] the consent table of {bench.contacts:,} contacts")
+    restore = {"agent": restore_agent(bench), "filter": restore_filter(bench)}
+    console.print(f"    agent {restore['agent']['restore_s']}s, filter "
+                  f"{restore['filter']['process_start_to_restored_s']}s")
     filter_runs, pass_runs = [], []
     for r in range(1, bench.repeat + 1):
         phase = f"t{r}"
-        console.print(f"[bold]2/6 throughput, run {r}/{bench.repeat}[/bold]")
+        console.print(f"[bold]3/9 throughput, run {r}/{bench.repeat}[/bold]")
         start, produce_rate = produce_requests(bench, phase)
         p = passthrough_run(bench, phase, start)
         p["produce_requests_per_s"] = figure(produce_rate)
@@ -139,28 +152,38 @@ def _phases(bench: Bench, log_dir: Path) -> dict[str, Any]:
         f = send_filter_run(bench, phase)
         filter_runs.append(f)
         console.print(f"    send filter  {f['requests_per_s']:,} requests/s "
-                      f"(worker start → first decision {f['worker_start_to_first_decision_s']}s)")
-        if r < bench.repeat:
-            bench.stop_worker()
+                      f"(start → first decision {f['start_to_first_decision_s']}s)")
     filter_med = median([f["requests_per_s"] for f in filter_runs])
     pass_med = median([p["records_per_s"] for p in pass_runs])
-    console.print(f"[bold]3/6 latency[/bold] at {LIGHT_RATE:.0f} requests/s for "
+    console.print("[bold]4/9 two send filters[/bold]")
+    produce_requests(bench, "two")
+    two = send_filter_run(bench, "two", filters=2)
+    console.print(f"    two filters {two['requests_per_s']:,} requests/s")
+    console.print(f"[bold]5/9 latency[/bold] at {LIGHT_RATE:.0f} requests/s for "
                   f"{LIGHT_SECONDS:.0f}s, then {LATENCY_RATE:.0f} requests/s for "
-                  f"{LATENCY_SECONDS:.0f}s")
+                  f"{LATENCY_SECONDS:.0f}s with {OPT_OUT_PROBES} opt-out probes")
+    bench.start_agent("latency")
+    bench.start_filter("latency")
     light = measure_latency(bench, "light", LIGHT_RATE, LIGHT_SECONDS)
-    latency = measure_latency(bench, "load", LATENCY_RATE, LATENCY_SECONDS)
-    console.print(f"[bold]4/6 opt-out to enforcement[/bold] ({OPT_OUT_PROBES} probes, "
-                  f"{OPT_OUT_RATE:.0f}/s)")
-    enforcement = opt_out_enforcement(bench)
-    bench.stop_worker()
-    console.print("[bold]5/6 PostgreSQL sink[/bold] catch-up")
+    probes = ProbeThread(bench)
+    latency = measure_latency(bench, "load", LATENCY_RATE, LATENCY_SECONDS, probes=probes)
+    enforcement = probes.results()
+    console.print(f"[bold]6/9 consent backlog[/bold] of {BACKLOG_EVENTS:,} events")
+    backlog = work_through_backlog(bench)
+    bench.stop_all()
+    console.print("[bold]7/9 PostgreSQL sink[/bold] catch-up")
     sink = sink_catch_up(bench)
-    console.print("[bold]6/6 memory[/bold]")
+    console.print(f"[bold]8/9 mailer[/bold] {MAILER_MAILS:,} mails into a local SMTP server")
+    mailer = mailer_run(bench)
+    console.print("[bold]9/9 opt-out text detection cost[/bold]")
+    detection = {"median_us_per_message": round(measure_cost(DETECTION_TEXTS, repeat=20), 1),
+                 "texts": len(DETECTION_TEXTS), "note": "warm caches, after one unmeasured pass"}
     dup = dict(bench.watcher.duplicates)
     if dup:
-        bench.notes.append(f"duplicate decisions seen (at-least-once, counted once): {dup}")
+        bench.notes.append(f"decisions seen twice in the committed outputs: {dup}")
     return {
         "preload": preload,
+        "restore": restore,
         "send_filter": {"median_requests_per_s": figure(filter_med),
                         "all_requests_per_s": [f["requests_per_s"] for f in filter_runs],
                         "runs": filter_runs},
@@ -168,9 +191,13 @@ def _phases(bench: Bench, log_dir: Path) -> dict[str, Any]:
                         "all_records_per_s": [p["records_per_s"] for p in pass_runs],
                         "runs": pass_runs},
         "ratio_send_filter_to_passthrough": figure(filter_med / pass_med, 3) if pass_med else None,
+        "two_filters": two,
         "latency_light": light,
         "latency": latency,
         "opt_out_enforcement": enforcement,
+        "backlog": backlog,
         "postgres_sink": sink,
+        "mailer": mailer,
+        "detection": detection,
         "memory": {},
     }

@@ -27,6 +27,8 @@ class ClientSettings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1)
     key_secret: SecretStr = SecretStr(DEV_KEY_SECRET)
     environment: str = Field(default="development", description="`production` refuses dev defaults")
+    metrics_port: int = Field(default=0, ge=0, le=65535,
+                              description="port of this process's /metrics on 127.0.0.1; 0 = none")
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

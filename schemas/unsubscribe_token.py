@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 from schemas.exceptions import SchemaError
 
 
@@ -64,8 +66,7 @@ class Signer:
         token = self._cache.get((contact_key, purpose))
         if token is None:
             exp = (int((now + self._ttl).timestamp()) // 86_400 + 1) * 86_400
-            payload = _b64(json.dumps({"k": contact_key, "p": purpose, "e": exp},
-                                      separators=(",", ":")).encode())
+            payload = _b64(orjson.dumps({"k": contact_key, "p": purpose, "e": exp}))
             mac = self._mac.copy()
             mac.update(payload.encode())
             token = f"{payload}.{_b64(mac.digest()[:20])}"

@@ -27,7 +27,7 @@ from email.utils import parseaddr
 import aiosmtplib
 import psycopg
 from confluent_kafka import Message
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, start_http_server
 from pydantic import ValidationError
 
 from schemas.contact import KeyHasher
@@ -207,6 +207,9 @@ def run_mailer(settings: SinkSettings, stop: threading.Event | None = None) -> N
 
 async def _run(settings: SinkSettings, stop: threading.Event) -> None:
     mailer = Mailer(settings)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr="127.0.0.1",
+                          registry=mailer.metrics.registry)
     source = TrackedConsumer(settings, CONSUMER_NAME, ["mail-outbox"], lambda: connect(settings))
     claims = connect(settings)
     source.subscribe()

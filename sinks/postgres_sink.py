@@ -18,7 +18,7 @@ import threading
 
 import psycopg
 from confluent_kafka import Message
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from sinks.db import connect
 from sinks.kafka_source import TrackedConsumer, install_stop_handlers
@@ -122,6 +122,9 @@ def run_postgres_sink(settings: SinkSettings, stop: threading.Event | None = Non
                       metrics: SinkMetrics | None = None) -> None:
     stop = stop or threading.Event()
     install_stop_handlers(stop)
+    metrics = metrics or SinkMetrics()
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr="127.0.0.1", registry=metrics.registry)
     source = TrackedConsumer(settings, CONSUMER_NAME, TOPICS, lambda: connect(settings),
                              on_connect=prepare_session)
     log.info("postgres sink started")

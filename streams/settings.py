@@ -15,7 +15,6 @@ class StreamSettings(ClientSettings):
     policy_file: Path | None = None
     unsubscribe_base_url: str = "http://127.0.0.1:8089/unsubscribe"
     unsubscribe_ttl_days: int = Field(default=60, ge=1)
-    metrics_port: int = Field(default=0, ge=0, description="0 = no /metrics endpoint")
     barrier_stall_s: float = Field(
         default=120.0, gt=0, description="how long the send filter waits on consent input that "
         "makes no progress before it exits (a backlog that is being worked through never "

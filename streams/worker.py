@@ -102,8 +102,9 @@ def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None
     ends = EndOffsets(settings)
     state_topic = settings.topic(CONSENT_STATE)
 
-    def state_end(topic: str, partition: int) -> int:
-        return ends.query([(topic, partition)])[(topic, partition)]
+    def state_ends(partitions: list[int]) -> dict[int, int]:
+        got = ends.query([(state_topic, p) for p in partitions])
+        return {p: got[(state_topic, p)] for p in partitions}
 
     def reader() -> Consumer:
         return Consumer(settings.consumer_config(
@@ -111,7 +112,7 @@ def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None
                                             "fetch.wait.max.ms": 50}))
 
     stores = StateStores(Path(settings.data_dir) / settings.app_id / "agent", reader,
-                         state_end, state_topic)
+                         state_ends, state_topic)
     rerouter = Producer(settings.producer_config(**{"client.id": f"{settings.app_id}-reroute"}))
     agent = ConsentAgent(settings, _policy(settings), metrics, stores, rerouter)
     loop = TransactionalLoop(

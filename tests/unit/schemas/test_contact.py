@@ -129,6 +129,12 @@ def test_fast_path_agrees_with_the_library(text: str) -> None:
         assert _library_normal(text.strip().lower()) == fast
 
 
+@pytest.mark.parametrize("address", ["0@00--0.aa", "a@ab--cd.example", "a@xn--bcher.example"])
+def test_fast_path_leaves_hyphen_pairs_in_places_3_and_4_to_the_library(address: str) -> None:
+    """Found by the property test below: IDNA refuses such labels, so the fast path must too."""
+    assert _fast(address) is None
+
+
 def test_non_string_is_rejected() -> None:
     with pytest.raises(InvalidEmail):
         normalise_email(b"jane@example.com")  # type: ignore[arg-type]
