@@ -351,8 +351,7 @@ format_storage() {
   local_say "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id, $LOCAL_KAFKA_SECURITY) ..."
   # The arguments go through a java @argfile (mode 600, removed at once) so the super users'
   # passwords never appear on a command line, which every local user can read in /proc.
-  local argfile="$SECRETS_DIR/.format.args"
-  local_private_dir "$SECRETS_DIR"
+  local argfile="$LOCAL_KAFKA_DIR/.format.args"
   local_private_file "$argfile"
   # shellcheck disable=SC2064  # expand $argfile now: it is local
   trap "rm -f '$argfile'" EXIT
