@@ -34,18 +34,53 @@ def stack(command: str, env: dict[str, str]) -> None:
 
 
 class LocalInfra:
-    """Broker + PostgreSQL of one local instance; stops them on exit if it started them."""
+    """Broker + PostgreSQL of one local instance; stops them on exit if it started them.
 
-    def __init__(self, instance: str, kafka_port: int, controller_port: int, pg_port: int) -> None:
+    `secured=True` starts them with `LOCAL_KAFKA_SECURITY=sasl_ssl` and `LOCAL_PG_ROLES=1`
+    (deploy/local/env.sh): the admin's client file, the principals' files (once `ops.access`
+    made them) and the roles' DSNs are then under `instance_dir`. Either way the mode is set
+    explicitly, so a variable exported in the caller's shell cannot change it.
+    """
+
+    def __init__(self, instance: str, kafka_port: int, controller_port: int, pg_port: int,
+                 *, secured: bool = False) -> None:
         self.env = {
             "CONSENT_INSTANCE": instance,
             "LOCAL_KAFKA_PORT": str(kafka_port),
             "LOCAL_KAFKA_CONTROLLER_PORT": str(controller_port),
             "LOCAL_PG_PORT": str(pg_port),
             "CONSENT_PYTHON": sys.executable,
+            "LOCAL_KAFKA_SECURITY": "sasl_ssl" if secured else "plaintext",
+            "LOCAL_PG_ROLES": "1" if secured else "0",
         }
+        self.secured = secured
         self.bootstrap = f"127.0.0.1:{kafka_port}"
-        self.database_url = f"postgresql://consent:consent@127.0.0.1:{pg_port}/consent"
+        local = Path(os.environ.get("CONSENT_LOCAL_DIR", REPO_ROOT / ".local"))
+        self.instance_dir = (local if local.is_absolute() else Path.cwd() / local) / instance
+        self.clients_dir = self.instance_dir / "clients"
+        self._default_url = f"postgresql://consent:consent@127.0.0.1:{pg_port}/consent"
+
+    @property
+    def admin_config(self) -> Path:
+        """The Kafka super user's client file (setup only: topics, users, ACLs)."""
+        return self.clients_dir / "admin.properties"
+
+    def client_config(self, principal: str) -> Path:
+        """A principal's client file, for its process's CONSENT_KAFKA_CLIENT_CONFIG."""
+        return self.clients_dir / f"{principal}.properties"
+
+    def role_url(self, role: str) -> str:
+        """A PostgreSQL role's DSN (LOCAL_PG_ROLES=1), written by postgres.sh at start."""
+        path = self.instance_dir / "postgres" / "roles" / f"{role}.url"
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise InfraError(f"no DSN for role {role} ({path}): is the secured stack up?") from exc
+
+    @property
+    def database_url(self) -> str:
+        """Where migrations run: the migration owner when secured, else the one project role."""
+        return self.role_url("consent_owner") if self.secured else self._default_url
 
     def __enter__(self) -> "LocalInfra":
         try:

@@ -26,3 +26,7 @@ class InvalidEvent(SchemaError):
         super().__init__(reason)
         self.reason = reason
         self.kind = kind
+
+
+class ConfigError(ConsentError):
+    """A configuration file or setting is missing or malformed (the message says where)."""

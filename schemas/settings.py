@@ -4,13 +4,20 @@ Frozen so a running process cannot drift from what it logged at start; secrets a
 `SecretStr` so they never print. Each component subclasses it with what only it needs
 (`streams.settings`, `sinks.settings`, `sources.settings`), and every librdkafka configuration
 is rendered here, so no component builds its own.
+
+How a client authenticates comes from one file per principal (`kafka_client_config`, written by
+`ops.access`): the same settings class serves every principal, and a process can only be what
+its file says. The file is read once, when the settings are made, so a missing file stops a
+component at start rather than at its first connection.
 """
 
+from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.client_properties import ClientProperties, load_client_properties
 from schemas.contact import DEV_KEY_SECRET, check_key_secret
 
 
@@ -29,12 +36,34 @@ class ClientSettings(BaseSettings):
     environment: str = Field(default="development", description="`production` refuses dev defaults")
     metrics_port: int = Field(default=0, ge=0, le=65535,
                               description="port of this process's /metrics on 127.0.0.1; 0 = none")
+    kafka_client_config: Path | None = Field(
+        default=None, description="librdkafka properties file with this principal's connection "
+        "settings (bootstrap, SASL, TLS); its bootstrap.servers wins over kafka_bootstrap")
+    _client_properties: ClientProperties | None = PrivateAttr(default=None)
+
+    @field_validator("kafka_client_config", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """An empty variable (an unset deployment secret) means no file, not the directory `.`."""
+        return None if value == "" else value
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.kafka_client_config is not None:
+            self._client_properties = load_client_properties(self.kafka_client_config)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """Where clients connect: the client configuration's servers, else `kafka_bootstrap`."""
+        return self.to_librdkafka()["bootstrap.servers"]
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
 
     def to_librdkafka(self, **extra: Any) -> dict[str, Any]:
+        """The connection settings (client configuration file merged in), then `extra`."""
         conf: dict[str, Any] = {"bootstrap.servers": self.kafka_bootstrap}
+        if self._client_properties is not None:
+            conf.update(self._client_properties.librdkafka())
         conf.update(extra)
         return conf
 

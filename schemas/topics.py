@@ -21,6 +21,9 @@ CONSENT_REVIEW = "consent-review"
 """Detected text an agent should confirm (possible opt-outs, re-subscribe requests)."""
 CONSENT_STATE = "consent-state"
 """The materialised consent table (compacted), with the agent's progress markers."""
+CONSENT_REVIEW = "consent-review"
+"""Detected text an agent should confirm (DESIGN.md, semantics 7). Named here so the access
+catalogue (`schemas.principals`) can grant it; not yet in `topic_specs`."""
 OUTPUT_TOPICS = (CONSENT_CHANGES, MAIL_OUTBOX, MAIL_SUPPRESSED, DEAD_LETTERS, CONTACTS,
                  CONSENT_STATE, CONSENT_REVIEW)
 

@@ -2,6 +2,8 @@
 
 Migrations are plain SQL files applied in name order inside one transaction each, recorded in
 `schema_migrations`, under an advisory lock so two processes starting together cannot race.
+After them, every run applies `grants.sql` (the component roles' rights in this schema; a no-op
+where those roles do not exist): tables a migration just made get their grants at once.
 """
 
 from importlib import resources
@@ -61,5 +63,12 @@ def migrate(settings: SinkSettings) -> list[str]:
             except psycopg.Error as exc:
                 raise DatabaseError(f"migration {name} failed: {exc.sqlstate}") from exc
             applied.append(name)
+        grants = (resources.files("sinks") / "grants.sql").read_text(encoding="utf-8")
+        try:
+            with conn.transaction():
+                conn.execute(grants)  # type: ignore[call-overload]
+        except psycopg.Error as exc:
+            raise DatabaseError(f"grants failed: {exc.sqlstate} {exc.diag.message_primary}"
+                                ) from exc
         conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
     return applied

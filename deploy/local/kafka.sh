@@ -6,9 +6,27 @@
 #   deploy/local/kafka.sh stop     controlled shutdown (SIGTERM, then SIGKILL after 30 s)
 #   deploy/local/kafka.sh status   exit 0 if running, 3 if stopped
 #
-# Settings (ports, instance, directories): see env.sh.
+# Settings (ports, instance, directories, LOCAL_KAFKA_SECURITY): see env.sh.
 # Instance layout: $CONSENT_LOCAL_DIR/$CONSENT_INSTANCE/kafka/
 #   server.properties, log4j2.properties, kafka.pid, data/ (log.dirs), logs/ (server.log, kafka.out)
+#   security      the mode the storage was formatted in (plaintext or sasl_ssl)
+#   tls/          (sasl_ssl) ca.crt, broker.crt, broker.pem (key + chain, mode 600)
+#   secrets/      (sasl_ssl) admin.password, broker.password (mode 600)
+# and ../clients/admin.properties (sasl_ssl): the admin's librdkafka settings, mode 600.
+#
+# Who authenticates how with LOCAL_KAFKA_SECURITY=sasl_ssl:
+#   clients -> CLIENT listener (SASL_SSL): SCRAM-SHA-512 over TLS; the principal is the SCRAM
+#       user, held to ACLs. Credentials live in the cluster metadata (`ops.access` adds users).
+#   broker -> CLIENT listener (inter-broker): SCRAM-SHA-512 as the super user `broker`. Its
+#       credentials and the admin's are written into the metadata log when the storage is
+#       formatted (`kafka-storage format --add-scram`), so the very first start can
+#       authenticate without any unauthenticated window to create them.
+#   broker -> CONTROLLER listener (SSL): mutual TLS. SCRAM cannot serve here: a controller
+#       would need the metadata log to check a password, and the broker needs the controller
+#       to get that log (KAFKA-15513). The controller requires a client certificate signed by
+#       the instance's CA; its subject CN=broker maps to the principal `broker`. The CA's key is
+#       destroyed as soon as it has signed the broker certificate, so no other certificate,
+#       hence no other principal, can ever reach the controller.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=env.sh
@@ -31,6 +49,10 @@ DATA_DIR="$LOCAL_KAFKA_DIR/data"
 LOG_DIR="$LOCAL_KAFKA_DIR/logs"
 SERVER_LOG="$LOG_DIR/server.log"
 OUT_LOG="$LOG_DIR/kafka.out"
+MODE_FILE="$LOCAL_KAFKA_DIR/security"
+TLS_DIR="$LOCAL_KAFKA_TLS_DIR"
+SECRETS_DIR="$LOCAL_KAFKA_DIR/secrets"
+CERT_DAYS=825 # regenerated (CA too) when less than a day is left
 
 usage() {
   echo "usage: $0 {fetch|start|stop|status}" >&2
@@ -133,20 +155,133 @@ check_python() {
     || local_die "'$PYTHON' not found (needed for wait_kafka.py); set CONSENT_PYTHON to a Python 3 interpreter"
 }
 
-write_config() {
-  mkdir -p "$DATA_DIR" "$LOG_DIR"
-  local tmp="$PROPS.tmp"
-  cat >"$tmp" <<EOF
-# Written by deploy/local/kafka.sh on every start; edit env.sh settings, not this file.
-# Single-node KRaft: this process is both broker and controller.
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$LOCAL_KAFKA_CONTROLLER_PORT
+secured() { [[ "$LOCAL_KAFKA_SECURITY" == sasl_ssl ]]; }
+
+# An instance keeps the mode it was formatted in: a plaintext instance has no credentials to
+# authenticate with, and a secured one must not be reopened to everyone by a missing variable.
+check_mode() {
+  [[ -f "$DATA_DIR/meta.properties" ]] || return 0
+  local formatted=plaintext # instances formatted before the switch existed
+  [[ -f "$MODE_FILE" ]] && formatted="$(<"$MODE_FILE")"
+  [[ "$formatted" == "$LOCAL_KAFKA_SECURITY" ]] \
+    || local_die "instance '$CONSENT_INSTANCE' was created with LOCAL_KAFKA_SECURITY=$formatted, not $LOCAL_KAFKA_SECURITY; use another CONSENT_INSTANCE (or stop it and delete $LOCAL_KAFKA_DIR)"
+}
+
+# A CA and the broker's certificate (SAN 127.0.0.1 and localhost), made once per instance and
+# again when the certificate is about to expire. EC P-256 keys: quick to make and to use.
+ensure_tls() {
+  if [[ -s "$TLS_DIR/ca.crt" && -s "$TLS_DIR/broker.pem" ]] \
+    && openssl x509 -checkend 86400 -noout -in "$TLS_DIR/broker.crt" >/dev/null 2>&1; then
+    return 0
+  fi
+  local_private_dir "$TLS_DIR"
+  local work
+  work="$(mktemp -d "$TLS_DIR/.new.XXXXXX")"
+  # shellcheck disable=SC2064  # expand $work now: it is local
+  trap "rm -rf '$work'" EXIT
+  local_say "generating a CA and the broker certificate in $TLS_DIR ..."
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc)
+  {
+    openssl req -x509 "${ec[@]}" -keyout "$work/ca.key" -out "$work/ca.crt" -days "$CERT_DAYS" \
+      -subj "/O=consent-local/CN=consent local CA $CONSENT_INSTANCE" \
+      -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      && openssl req -new "${ec[@]}" -keyout "$work/broker.key" -out "$work/broker.csr" \
+        -subj "/CN=broker" \
+      && printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+        "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+        "extendedKeyUsage=serverAuth,clientAuth" >"$work/broker.ext" \
+      && openssl x509 -req -in "$work/broker.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" \
+        -set_serial "0x$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" -days "$CERT_DAYS" \
+        -extfile "$work/broker.ext" -out "$work/broker.crt"
+  } >"$work/openssl.log" 2>&1 || {
+    cat "$work/openssl.log" >&2
+    local_die "openssl could not make the certificates (see above)"
+  }
+  # The CA signs this one certificate and is never needed again: without its key nobody can
+  # mint a certificate the controller listener would accept.
+  rm -f "$work/ca.key" "$work/broker.csr" "$work/broker.ext" "$work/openssl.log"
+  # Kafka's PEM keystore: the private key (PKCS#8) followed by the certificate chain.
+  local_private_file "$work/broker.pem"
+  cat "$work/broker.key" "$work/broker.crt" "$work/ca.crt" >>"$work/broker.pem"
+  rm -f "$work/broker.key"
+  chmod 644 "$work/ca.crt" "$work/broker.crt"
+  mv -f "$work/broker.pem" "$work/broker.crt" "$TLS_DIR/"
+  mv -f "$work/ca.crt" "$TLS_DIR/ca.crt" # last: its presence marks a complete set
+  rm -rf "$work"
+  trap - EXIT
+}
+
+# Passwords of the two super users, and the admin's client settings for setup tools.
+ensure_secrets() {
+  local_private_dir "$SECRETS_DIR"
+  local_password "$SECRETS_DIR/admin.password"
+  local_password "$SECRETS_DIR/broker.password"
+  local_private_dir "$LOCAL_CLIENTS_DIR"
+  local tmp="$LOCAL_KAFKA_ADMIN_CONFIG.tmp"
+  local_private_file "$tmp"
+  cat >>"$tmp" <<EOF
+# Written by deploy/local/kafka.sh on every start: the super user, for setup only
+# (topics, users, ACLs). No running component may use it.
+bootstrap.servers=$LOCAL_KAFKA_BOOTSTRAP
+security.protocol=SASL_SSL
+sasl.mechanisms=SCRAM-SHA-512
+sasl.username=admin
+sasl.password=$(<"$SECRETS_DIR/admin.password")
+ssl.ca.location=$TLS_DIR/ca.crt
+ssl.endpoint.identification.algorithm=https
+EOF
+  mv -f "$tmp" "$LOCAL_KAFKA_ADMIN_CONFIG"
+}
+
+listener_config() {
+  if ! secured; then
+    cat <<EOF
 listeners=PLAINTEXT://127.0.0.1:$LOCAL_KAFKA_PORT,CONTROLLER://127.0.0.1:$LOCAL_KAFKA_CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$LOCAL_KAFKA_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+EOF
+    return 0
+  fi
+  cat <<EOF
+# LOCAL_KAFKA_SECURITY=sasl_ssl: see the header of kafka.sh for who authenticates how.
+listeners=CLIENT://127.0.0.1:$LOCAL_KAFKA_PORT,CONTROLLER://127.0.0.1:$LOCAL_KAFKA_CONTROLLER_PORT
+advertised.listeners=CLIENT://127.0.0.1:$LOCAL_KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=CLIENT
+listener.security.protocol.map=CLIENT:SASL_SSL,CONTROLLER:SSL
+
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="$(<"$SECRETS_DIR/broker.password")";
+listener.name.client.ssl.client.auth=none
+listener.name.controller.ssl.client.auth=required
+ssl.principal.mapping.rules=RULE:^CN=broker\$/broker/,DEFAULT
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS_DIR/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.crt
+ssl.endpoint.identification.algorithm=https
+
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin;User:broker
+EOF
+}
+
+write_config() {
+  mkdir -p "$DATA_DIR" "$LOG_DIR"
+  local tmp="$PROPS.tmp"
+  local_private_file "$tmp" # it holds the broker's password when secured
+  cat >>"$tmp" <<EOF
+# Written by deploy/local/kafka.sh on every start; edit env.sh settings, not this file.
+# Single-node KRaft: this process is both broker and controller.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$LOCAL_KAFKA_CONTROLLER_PORT
+$(listener_config)
 log.dirs=$DATA_DIR
 
 # One broker: internal topics cannot be replicated.
@@ -213,13 +348,42 @@ format_storage() {
   local cluster_id
   cluster_id="$("$JAVA" "${tools_opts[@]}" kafka.tools.StorageTool random-uuid)"
   [[ -n "$cluster_id" ]] || local_die "could not generate a cluster id"
-  local_say "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id) ..."
-  "$JAVA" "${tools_opts[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$PROPS" >&2 \
-    || local_die "formatting the KRaft storage failed (see above)"
+  local_say "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id, $LOCAL_KAFKA_SECURITY) ..."
+  # The arguments go through a java @argfile (mode 600, removed at once) so the super users'
+  # passwords never appear on a command line, which every local user can read in /proc.
+  local argfile="$LOCAL_KAFKA_DIR/.format.args"
+  local_private_file "$argfile"
+  # shellcheck disable=SC2064  # expand $argfile now: it is local
+  trap "rm -f '$argfile'" EXIT
+  printf '%s\n' kafka.tools.StorageTool format -t "$cluster_id" -c "$PROPS" >>"$argfile"
+  if secured; then
+    local user
+    for user in admin broker; do
+      printf '%s\n' --add-scram \
+        "SCRAM-SHA-512=[name=$user,iterations=8192,password=$(<"$SECRETS_DIR/$user.password")]" \
+        >>"$argfile"
+    done
+  fi
+  local status=0
+  "$JAVA" "${tools_opts[@]}" "@$argfile" >&2 || status=$?
+  rm -f "$argfile"
+  trap - EXIT
+  ((status == 0)) || local_die "formatting the KRaft storage failed (see above)"
+  echo "$LOCAL_KAFKA_SECURITY" >"$MODE_FILE"
+}
+
+# Extra arguments for wait_kafka.py: when secured, it proves readiness as the admin over TLS.
+wait_args() {
+  if secured; then
+    printf '%s\n' --client-config "$LOCAL_KAFKA_ADMIN_CONFIG"
+  fi
 }
 
 wait_ready() { # wait_ready PID
-  "$PYTHON" "$WAIT_KAFKA" "$LOCAL_KAFKA_BOOTSTRAP" --timeout "$READY_TIMEOUT" --pid "$1" >&2
+  local extra
+  mapfile -t extra < <(wait_args)
+  "$PYTHON" "$WAIT_KAFKA" "$LOCAL_KAFKA_BOOTSTRAP" --timeout "$READY_TIMEOUT" --pid "$1" \
+    "${extra[@]}" >&2
 }
 
 # ----------------------------------------------------------------------------- commands
@@ -229,6 +393,12 @@ start() {
   check_python
   mkdir -p "$LOCAL_KAFKA_DIR"
   take_lock 9 "$LOCAL_KAFKA_DIR/.lock"
+  check_mode
+  if secured; then
+    command -v openssl >/dev/null \
+      || local_die "openssl is needed for LOCAL_KAFKA_SECURITY=sasl_ssl (the broker's TLS certificates); install it (apt-get install openssl)"
+    ensure_secrets
+  fi
 
   local pid
   if pid="$(running_pid)"; then
@@ -252,6 +422,9 @@ start() {
   local started=$SECONDS
   check_java
   fetch
+  if secured; then
+    ensure_tls
+  fi
   write_config
   format_storage
 
@@ -295,7 +468,7 @@ start() {
     rm -f "$PID_FILE"
     local_die "the broker did not become ready on $LOCAL_KAFKA_BOOTSTRAP (full logs in $LOG_DIR)"
   fi
-  local_say "running (pid $pid) on $LOCAL_KAFKA_BOOTSTRAP; started in $((SECONDS - started))s"
+  local_say "running (pid $pid) on $LOCAL_KAFKA_BOOTSTRAP ($LOCAL_KAFKA_SECURITY); started in $((SECONDS - started))s"
 }
 
 stop() {
@@ -333,9 +506,11 @@ stop() {
 }
 
 status() {
-  local pid
+  local pid extra
+  mapfile -t extra < <(wait_args)
   if pid="$(running_pid)"; then
-    if "$PYTHON" "$WAIT_KAFKA" "$LOCAL_KAFKA_BOOTSTRAP" --timeout 2 --pid "$pid" >/dev/null 2>&1; then
+    if "$PYTHON" "$WAIT_KAFKA" "$LOCAL_KAFKA_BOOTSTRAP" --timeout 2 --pid "$pid" "${extra[@]}" \
+      >/dev/null 2>&1; then
       echo "kafka ($CONSENT_INSTANCE): running (pid $pid) on $LOCAL_KAFKA_BOOTSTRAP"
     else
       echo "kafka ($CONSENT_INSTANCE): running (pid $pid) but not answering on $LOCAL_KAFKA_BOOTSTRAP (starting up or stuck; see $LOG_DIR)"

@@ -5,15 +5,25 @@
 #   deploy/local/postgres.sh stop     fast shutdown
 #   deploy/local/postgres.sh status   exit 0 if running, 3 if stopped
 #   deploy/local/postgres.sh psql [ARGS...]   psql on the database as the project user
+#                                             (LOCAL_PG_ROLES=1: as the migration owner)
 #
-# Settings (ports, instance, directories): see env.sh. PG_BIN overrides the binaries
-# directory (default: the newest /usr/lib/postgresql/*/bin).
+# Settings (ports, instance, directories, LOCAL_PG_ROLES): see env.sh. PG_BIN overrides the
+# binaries directory (default: the newest /usr/lib/postgresql/*/bin).
 #
-# Authentication: unix socket = trust, but the socket lives in the instance's
-# postgres/ directory (mode 700, owned by the server's OS user), so only that user
-# (and root) can reach it; TCP on 127.0.0.1 = scram-sha-256. The superuser
-# `postgres` has no password, so it cannot log in over TCP. The project connects
-# as $LOCAL_PG_DSN.
+# Authentication (pg_hba.conf, rewritten on every start): the superuser `postgres` over the
+# unix socket only, with trust; the socket lives in the instance's postgres/ directory (mode
+# 700, owned by the server's OS user), so only that user (and root) can reach it. Every other
+# login, and everything over TCP (127.0.0.1), needs a scram-sha-256 password; `postgres` has
+# none, so it cannot log in over TCP.
+#
+# Roles: by default one role $LOCAL_PG_USER with the password $LOCAL_PG_PASSWORD owns the
+# database (connect as $LOCAL_PG_DSN). With LOCAL_PG_ROLES=1 instead, each with a generated
+# password (roles/<role>.password, mode 600) and its DSN in roles/<role>.url (mode 600):
+#   consent_owner   owns the database, its schemas and tables: migrations only
+#   consent_sink    the PostgreSQL sink          consent_mailer   the mailer
+#   consent_reader  consent lookup               consent_dpo      the DPO (lookup, disclosure)
+# Nobody but the owner may create anything in the database; their table rights in each schema
+# are granted by `consent db migrate` (sinks/grants.sql).
 #
 # PostgreSQL refuses to run as root: when run as root, the server and admin
 # commands run as the OS user $PG_OS_USER (default postgres) via runuser.
@@ -27,6 +37,9 @@ LOCAL_TAG="postgres"
 PG_DATA="$LOCAL_PG_DIR/data"
 PG_LOG="$LOCAL_PG_DIR/postgres.log"
 PG_CONF_INCLUDE="postgresql.local.conf" # inside $PG_DATA, rewritten on every start
+MODE_FILE="$LOCAL_PG_DIR/roles.mode"      # 1 if the cluster was set up with LOCAL_PG_ROLES=1
+PG_OWNER=consent_owner
+PG_COMPONENT_ROLES=(consent_sink consent_mailer consent_reader consent_dpo)
 
 usage() {
   echo "usage: $0 {start|stop|status|psql [ARGS...]}" >&2
@@ -140,6 +153,33 @@ EOF
   fi
 }
 
+# Who may log in how; see the header. No replication lines: nothing here replicates.
+write_hba() {
+  local f="$PG_DATA/pg_hba.conf"
+  cat >"$f.tmp" <<'EOF'
+# Written by deploy/local/postgres.sh on every start.
+# TYPE  DATABASE  USER      ADDRESS        METHOD
+local   all       postgres                 trust
+local   all       all                      scram-sha-256
+host    all       all       127.0.0.1/32   scram-sha-256
+host    all       all       ::1/128        scram-sha-256
+EOF
+  if ((EUID == 0)); then
+    chown "$PG_OS_USER:" "$f.tmp"
+  fi
+  chmod 600 "$f.tmp"
+  mv -f "$f.tmp" "$f"
+}
+
+# A cluster keeps the roles mode it was set up in: its tables belong to that mode's owner.
+check_mode() {
+  [[ -f "$PG_DATA/PG_VERSION" ]] || return 0
+  local made=0
+  [[ -f "$MODE_FILE" ]] && made="$(<"$MODE_FILE")"
+  [[ "$made" == "$LOCAL_PG_ROLES" ]] \
+    || local_die "instance '$CONSENT_INSTANCE' was set up with LOCAL_PG_ROLES=$made, not $LOCAL_PG_ROLES; use another CONSENT_INSTANCE (or stop it and delete $LOCAL_PG_DIR)"
+}
+
 # Port of the running server, from postmaster.pid (line 4).
 running_port() { sed -n 4p "$PG_DATA/postmaster.pid" 2>/dev/null || true; }
 
@@ -172,11 +212,64 @@ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
 SQL
 }
 
+# LOCAL_PG_ROLES=1: the owner and the component roles, each with its generated password, the
+# database owned by the owner and closed to everyone else but for CONNECT (and TEMP for the
+# sink's COPY staging tables). Idempotent; re-asserts passwords and attributes. Passwords go to
+# psql on stdin, never on a command line.
+ensure_roles() { # ensure_roles PORT
+  local_private_dir "$LOCAL_PG_ROLES_DIR"
+  local role roles=("$PG_OWNER" "${PG_COMPONENT_ROLES[@]}")
+  for role in "${roles[@]}"; do
+    local_password "$LOCAL_PG_ROLES_DIR/$role.password"
+  done
+  {
+    printf '%s\n' "\\set db $LOCAL_PG_DB" "\\set owner $PG_OWNER"
+    for role in "${roles[@]}"; do
+      printf '%s\n' "\\set role $role" "\\set pw $(<"$LOCAL_PG_ROLES_DIR/$role.password")"
+      cat <<'SQL'
+SELECT format('CREATE ROLE %I', :'role')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION '
+              'NOBYPASSRLS PASSWORD %L', :'role', :'pw') \gexec
+SQL
+    done
+    cat <<'SQL'
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'owner')
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
+SELECT format('ALTER DATABASE %I OWNER TO %I', :'db', :'owner') \gexec
+SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'db') \gexec
+SELECT format('GRANT CONNECT ON DATABASE %I TO consent_sink, consent_mailer, consent_reader, consent_dpo', :'db') \gexec
+SELECT format('GRANT TEMPORARY ON DATABASE %I TO consent_sink', :'db') \gexec
+\connect :db
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+SQL
+  } | as_pg "$PG_BIN/psql" -X -q -h "$LOCAL_PG_DIR" -p "$1" -U postgres -d postgres \
+    -v ON_ERROR_STOP=1 >/dev/null \
+    || local_die "could not set up the roles (see above and $PG_LOG)"
+  for role in "${roles[@]}"; do
+    local url="$LOCAL_PG_ROLES_DIR/$role.url"
+    local_private_file "$url.tmp"
+    printf 'postgresql://%s:%s@127.0.0.1:%s/%s\n' "$role" \
+      "$(<"$LOCAL_PG_ROLES_DIR/$role.password")" "$1" "$LOCAL_PG_DB" >>"$url.tmp"
+    mv -f "$url.tmp" "$url"
+  done
+}
+
+ensure_access() { # ensure_access PORT
+  if [[ "$LOCAL_PG_ROLES" == 1 ]]; then
+    ensure_roles "$1"
+  else
+    ensure_role_and_db "$1"
+  fi
+  echo "$LOCAL_PG_ROLES" >"$MODE_FILE"
+}
+
 start() {
   local_check_settings
   find_pg_bin
   prepare_dir
   take_lock
+  check_mode
   local started=$SECONDS
 
   if is_running; then
@@ -186,7 +279,7 @@ start() {
       local_say "WARNING: already running on port $port, not LOCAL_PG_PORT=$LOCAL_PG_PORT; run '$0 stop' then start again to change it"
     fi
     wait_ready "$port" || local_die "server is running but not accepting connections on port $port; see $PG_LOG"
-    ensure_role_and_db "$port"
+    ensure_access "$port"
     local_say "already running on 127.0.0.1:$port ($PG_DATA)"
     return 0
   fi
@@ -197,6 +290,7 @@ start() {
 
   init_cluster
   write_config
+  write_hba
   local_say "starting PostgreSQL ($("$PG_BIN/postgres" --version | awk '{print $3}')) on 127.0.0.1:$LOCAL_PG_PORT, log $PG_LOG"
   if ((EUID == 0)); then
     touch "$PG_LOG"
@@ -213,8 +307,12 @@ start() {
     local_die "PostgreSQL did not start (full log in $PG_LOG)"
   fi
   wait_ready "$LOCAL_PG_PORT" || local_die "PostgreSQL started but does not accept TCP connections on 127.0.0.1:$LOCAL_PG_PORT; see $PG_LOG"
-  ensure_role_and_db "$LOCAL_PG_PORT"
-  local_say "running on 127.0.0.1:$LOCAL_PG_PORT ($LOCAL_PG_DSN); started in $((SECONDS - started))s"
+  ensure_access "$LOCAL_PG_PORT"
+  if [[ "$LOCAL_PG_ROLES" == 1 ]]; then
+    local_say "running on 127.0.0.1:$LOCAL_PG_PORT (roles mode: DSNs in $LOCAL_PG_ROLES_DIR/<role>.url); started in $((SECONDS - started))s"
+  else
+    local_say "running on 127.0.0.1:$LOCAL_PG_PORT ($LOCAL_PG_DSN); started in $((SECONDS - started))s"
+  fi
 }
 
 stop() {
@@ -244,8 +342,13 @@ status() {
 run_psql() {
   find_pg_bin
   is_running || local_die "PostgreSQL is not running; start it with: $LOCAL_SCRIPTS_DIR/postgres.sh start"
-  PGPASSWORD="$LOCAL_PG_PASSWORD" exec "$PG_BIN/psql" -h 127.0.0.1 -p "$(running_port)" \
-    -U "$LOCAL_PG_USER" -d "$LOCAL_PG_DB" "$@"
+  local user="$LOCAL_PG_USER" password="$LOCAL_PG_PASSWORD"
+  if [[ "$LOCAL_PG_ROLES" == 1 ]]; then
+    user="$PG_OWNER"
+    password="$(<"$LOCAL_PG_ROLES_DIR/$PG_OWNER.password")"
+  fi
+  PGPASSWORD="$password" exec "$PG_BIN/psql" -h 127.0.0.1 -p "$(running_port)" \
+    -U "$user" -d "$LOCAL_PG_DB" "$@"
 }
 
 [[ $# -ge 1 ]] || usage

@@ -6,6 +6,8 @@
 #   deploy/local/stack.sh status       exit 0 if both run, 3 otherwise
 #   deploy/local/stack.sh env          print export lines for the connection settings
 #
+# LOCAL_KAFKA_SECURITY=sasl_ssl and LOCAL_PG_ROLES=1 secure the broker and the database (env.sh).
+#
 # Run several instances side by side with CONSENT_INSTANCE and other ports, e.g.
 #   CONSENT_INSTANCE=scratch LOCAL_KAFKA_PORT=29092 LOCAL_KAFKA_CONTROLLER_PORT=29093 \
 #     LOCAL_PG_PORT=54339 deploy/local/stack.sh up-infra
@@ -44,11 +46,22 @@ status() {
   return "$rc"
 }
 
+# Connection settings; secrets stay in their files (mode 600): only paths are printed.
 print_env() {
   printf 'export %s=%q\n' \
     CONSENT_INSTANCE "$CONSENT_INSTANCE" \
     LOCAL_KAFKA_BOOTSTRAP "$LOCAL_KAFKA_BOOTSTRAP" \
-    LOCAL_PG_DSN "$LOCAL_PG_DSN"
+    LOCAL_KAFKA_SECURITY "$LOCAL_KAFKA_SECURITY" \
+    LOCAL_PG_ROLES "$LOCAL_PG_ROLES"
+  if [[ "$LOCAL_KAFKA_SECURITY" == sasl_ssl ]]; then
+    printf 'export %s=%q\n' LOCAL_CLIENTS_DIR "$LOCAL_CLIENTS_DIR" \
+      LOCAL_KAFKA_ADMIN_CONFIG "$LOCAL_KAFKA_ADMIN_CONFIG"
+  fi
+  if [[ "$LOCAL_PG_ROLES" == 1 ]]; then
+    printf 'export %s=%q\n' LOCAL_PG_ROLES_DIR "$LOCAL_PG_ROLES_DIR"
+  else
+    printf 'export %s=%q\n' LOCAL_PG_DSN "$LOCAL_PG_DSN"
+  fi
 }
 
 [[ $# -eq 1 ]] || usage

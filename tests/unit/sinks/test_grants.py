@@ -1,0 +1,52 @@
+"""sinks/grants.sql, read as data: the component roles' rights name real tables and stay small.
+
+The integration test (tests/integration/test_access.py) proves them on a real PostgreSQL; these
+checks catch a grant that names a table no migration makes, or one that grows too much.
+"""
+
+import re
+from importlib import resources
+
+from sinks import mailer, postgres_sink
+
+TEXT = (resources.files("sinks") / "grants.sql").read_text(encoding="utf-8")
+ROWS = re.findall(r"\('(consent_\w+)',\s*'(\w+)',\s*'([^']*)'\)", TEXT)
+MIGRATED = {m for p in (resources.files("sinks") / "migrations").iterdir()
+            if p.name.endswith(".sql")
+            for m in re.findall(r"CREATE TABLE (\w+)", p.read_text(encoding="utf-8"))}
+FUTURE = {"disclosures"}
+
+
+def rights(role: str) -> dict[str, str]:
+    return {table: privileges for r, table, privileges in ROWS if r == role}
+
+
+def test_every_granted_table_is_made_by_a_migration_or_announced() -> None:
+    assert ROWS
+    assert {table for _, table, _ in ROWS} <= MIGRATED | FUTURE
+
+
+def test_only_plain_data_rights_are_granted() -> None:
+    for _, _, privileges in ROWS:
+        words = set(re.findall(r"[A-Z]+", privileges))
+        assert words <= {"SELECT", "INSERT", "UPDATE", "DELETE"}, privileges
+
+
+def test_the_ledger_is_insert_only_for_the_sink() -> None:
+    assert rights("consent_sink")["consent_ledger"].startswith("INSERT, SELECT (")
+    assert not re.search(r"UPDATE|DELETE", rights("consent_sink")["consent_ledger"])
+
+
+def test_the_mailer_has_its_own_tables_only() -> None:
+    assert set(rights("consent_mailer")) == {"mail_sends", "kafka_positions", "sink_failures"}
+
+
+def test_readers_only_select() -> None:
+    assert set(rights("consent_reader").values()) == {"SELECT"}
+    assert rights("consent_dpo") == {"disclosures": "INSERT"}  # SELECT: every table, below
+    assert "GRANT SELECT ON ALL TABLES IN SCHEMA %I TO consent_dpo" in TEXT
+
+
+def test_row_policies_use_the_components_consumer_names() -> None:
+    assert f"'{postgres_sink.CONSUMER_NAME}', '{postgres_sink.CONSUMER_NAME}'" in TEXT
+    assert f"'{mailer.CONSUMER_NAME}', '{mailer.CONSUMER_NAME}'" in TEXT
