@@ -46,11 +46,11 @@ from confluent_kafka.admin import (
     ScramMechanism,
     UserScramCredentialUpsertion,
 )
+from ops.processes import REPO_ROOT, Components, LocalInfra, wait_until
 from pydantic import SecretStr
 
 from ops.access import acl_binding, setup_access
 from ops.lookup import lookup
-from ops.processes import REPO_ROOT, Components, LocalInfra, wait_until
 from ops.smtp_capture import CaptureServer
 from ops.topics import create_topics
 from schemas.contact import contact_key
