@@ -129,18 +129,34 @@ class Component:
         self._log.close()
 
 
-class Components:
-    """A set of running components, all stopped on exit (on failure too)."""
+def kind_of(args: list[str] | tuple[str, ...]) -> str:
+    """Which kind of pipeline process a `consent` command line starts (`ops.deployment`)."""
+    if list(args[:2]) == ["sink", "postgres"]:
+        return "postgres-sink"
+    if list(args[:2]) == ["sink", "mailer"]:
+        return "mailer"
+    return args[0]
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+
+class Components:
+    """A set of running components, all stopped on exit (on failure too).
+
+    `env_for` gives each kind of process its own environment (its Kafka principal and its
+    database role, `ops.deployment.Deployment.env_for`); `env` is added to every one.
+    """
+
+    def __init__(self, env: dict[str, str], log_dir: Path,
+                 env_for: Callable[[str], dict[str, str]] | None = None) -> None:
         self.env, self.log_dir = env, log_dir
+        self.env_for = env_for
         self.running: dict[str, Component] = {}
 
     def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> Component:
         if (old := self.running.get(name)) is not None:
             old.stop()  # a restart under the same name: the old process and its log are done
+        own = self.env_for(kind_of(args)) if self.env_for is not None else {}
         # a stable process id per name: a restarted processor aborts what its predecessor left
-        comp = Component(name, list(args), {**self.env, "CONSENT_PROCESS_ID": name,
+        comp = Component(name, list(args), {**own, **self.env, "CONSENT_PROCESS_ID": name,
                                              **(env or {})}, self.log_dir)
         self.running[name] = comp
         return comp

@@ -29,7 +29,8 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 
 from schemas.exceptions import ConsentError, InvalidEmail
 
-DEV_KEY_SECRET = "consent-dev-secret-do-not-use-in-production"  # noqa: S105 - documented default
+DEV_KEY_SECRET = "consent-dev-secret-do-not-use-in-production"  # noqa: S105 - refused, see below
+"""Once the documented default; kept only so that it is refused everywhere."""
 MAX_ADDRESS_CHARS = 320
 
 _ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
@@ -47,13 +48,16 @@ _SPECIAL_SINGLE_LABELS = all("." not in s for s in _SPECIAL)
 def check_key_secret(secret: str, environment: str) -> None:
     """Refuse secrets anyone knows: with them contact keys are reversible and links forgeable.
 
-    An empty secret (an unset Kubernetes secret often arrives as an empty variable) is refused
-    everywhere, the documented development default in production.
+    An empty secret (unset, or an unset Kubernetes secret that arrives as an empty variable)
+    and the value once published as a development default are refused in every environment;
+    the local stack generates a secret per instance (`.local/<instance>/key_secret`).
     """
     if not secret:
-        raise ConsentError("CONSENT_KEY_SECRET must not be empty")
-    if environment.strip().lower() == "production" and secret == DEV_KEY_SECRET:
-        raise ConsentError("CONSENT_KEY_SECRET must be set in production")
+        raise ConsentError("CONSENT_KEY_SECRET must be set (the local stack keeps one in "
+                           ".local/<instance>/key_secret)")
+    if secret == DEV_KEY_SECRET:
+        raise ConsentError("CONSENT_KEY_SECRET is the published development value; "
+                           "use a secret of your own")
 
 
 def _fast(text: str) -> str | None:

@@ -18,7 +18,7 @@ from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.client_properties import ClientProperties, load_client_properties
-from schemas.contact import DEV_KEY_SECRET, check_key_secret
+from schemas.contact import check_key_secret
 
 
 class ClientSettings(BaseSettings):
@@ -32,7 +32,9 @@ class ClientSettings(BaseSettings):
     )
     partitions: int = Field(default=6, ge=1, description="partition count of co-partitioned topics")
     replication_factor: int = Field(default=1, ge=1)
-    key_secret: SecretStr = SecretStr(DEV_KEY_SECRET)
+    key_secret: SecretStr = Field(
+        default=SecretStr(""), description="HMAC secret of contact keys and unsubscribe tokens; "
+        "required (the local stack generates one per instance)")
     environment: str = Field(default="development", description="`production` refuses dev defaults")
     metrics_port: int = Field(default=0, ge=0, le=65535,
                               description="port of this process's /metrics on 127.0.0.1; 0 = none")

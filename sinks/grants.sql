@@ -53,6 +53,9 @@ BEGIN
         ('consent_sink',   'dead_letters',    'INSERT'),
         ('consent_sink',   'kafka_positions', 'SELECT, INSERT, UPDATE'),
         ('consent_sink',   'sink_failures',   'INSERT'),
+        -- review items: stored, and closed by the ledger line of the agent's decision
+        ('consent_sink',   'review_items',    'INSERT, SELECT (review_id, suggested, resolved_at), '
+                                              'UPDATE (resolved_at, resolution, resolved_by_event)'),
         ('consent_mailer', 'mail_sends',      'SELECT, INSERT, UPDATE'),
         ('consent_mailer', 'kafka_positions', 'SELECT, INSERT, UPDATE'),
         ('consent_mailer', 'sink_failures',   'INSERT'),
@@ -61,6 +64,7 @@ BEGIN
         ('consent_reader', 'mail_decisions',  'SELECT'),
         ('consent_reader', 'contacts',        'SELECT'),
         ('consent_reader', 'erasures',        'SELECT'),
+        ('consent_reader', 'review_items',    'SELECT'),
         ('consent_reader', 'disclosures',     'SELECT'),
         ('consent_dpo',    'disclosures',     'INSERT')
     ) AS t (role, tbl, privileges)

@@ -2,9 +2,9 @@
 
 A request id is claimed in PostgreSQL (committed) before its SMTP transaction starts. If the
 process dies mid-send the claim stays `sending` and the request is never retried: an uncertain
-mail is not sent twice (operators see it in `mail_sends`). Claims are taken a chunk at a time
-(`CLAIM_CHUNK`) and the chunk is sent over a pool of SMTP connections (`mailer_concurrency`),
-so a crash leaves at most one chunk uncertain.
+mail is not sent twice (operators see it in `mail_sends`). Claims are taken as many at a time
+as there are SMTP connections (`mailer_concurrency`), and those are sent together, so a crash
+leaves at most `mailer_concurrency` mails uncertain.
 
 Error sites:
 - a record that is not an outbox record: a `sink_failures` row, and on;
@@ -42,7 +42,6 @@ from sinks.settings import SinkSettings
 log = logging.getLogger("consent.sinks.mailer")
 
 CONSUMER_NAME = "mailer"
-CLAIM_CHUNK = 64
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 
@@ -180,8 +179,9 @@ class Mailer:
                         why)
         bad = {id(r) for r, _ in refused}
         good = [r for r in records if id(r) not in bad]
-        for i in range(0, len(good), CLAIM_CHUNK):
-            chunk = good[i:i + CLAIM_CHUNK]
+        step = self.settings.mailer_concurrency
+        for i in range(0, len(good), step):
+            chunk = good[i:i + step]
             claimed = self.claim(conn, chunk)
             self.skipped += len(chunk) - len(claimed)
             results = await asyncio.gather(*(self.send(r) for r in claimed))
@@ -200,6 +200,7 @@ class Mailer:
 
 
 def run_mailer(settings: SinkSettings, stop: threading.Event | None = None) -> None:
+    settings.check_production()
     stop = stop or threading.Event()
     install_stop_handlers(stop)
     asyncio.run(_run(settings, stop))

@@ -120,6 +120,7 @@ class PostgresWriter:
 
 def run_postgres_sink(settings: SinkSettings, stop: threading.Event | None = None,
                       metrics: SinkMetrics | None = None) -> None:
+    settings.check_production()
     stop = stop or threading.Event()
     install_stop_handlers(stop)
     metrics = metrics or SinkMetrics()

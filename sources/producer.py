@@ -46,6 +46,7 @@ class EventProducer:
     """Validates, keys and sends events; `flush()` returns only when the broker acknowledged."""
 
     def __init__(self, settings: ClientSettings, **librdkafka: Any) -> None:
+        settings.check_production()  # keys under an empty or published secret are reversible
         self._settings = settings
         self._secret = settings.key_secret.get_secret_value()
         self._producer = Producer(settings.producer_config(**librdkafka))

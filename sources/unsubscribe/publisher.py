@@ -47,15 +47,11 @@ class KafkaPublisher:
     def __init__(self, settings: SourceSettings, producer: Any | None = None) -> None:
         """`producer` replaces the real client in tests; otherwise one is made from `settings`."""
         self.topic = settings.topic(TOPIC)
-        self._producer = producer if producer is not None else Producer({
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "enable.idempotence": True,
-            "acks": "all",
-            # Kafka's murmur2, so the key lands on the partition the worker reads for it.
-            "partitioner": "murmur2_random",
-            "client.id": "consent-unsubscribe",
-            "error_cb": _log_kafka_error,
-        })
+        # the one settings base renders it: idempotent, acks=all, murmur2 (so the key lands on
+        # the partition the agent reads for it), and this principal's credentials
+        self._producer = producer if producer is not None else Producer(settings.producer_config(
+            **{"client.id": "consent-unsubscribe", "linger.ms": 0,
+               "error_cb": _log_kafka_error}))
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="unsubscribe-kafka-poll",
                                         daemon=True)

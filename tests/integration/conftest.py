@@ -11,13 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from ops.deployment import Deployment
 from ops.smtp_capture import CaptureServer
-from ops.supervisor import Components, LocalInfra
-from ops.topics import create_topics
-from sinks.db import migrate
-from sinks.settings import SinkSettings
-from streams.settings import StreamSettings
-from tests.integration.harness import Pipeline, pipeline_env
+from ops.supervisor import REPO_ROOT, Components, LocalInfra
+from tests.integration.harness import Pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +27,8 @@ TEST_PORTS = {"kafka_port": _BASE, "controller_port": _BASE + 1,
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[LocalInfra]:
-    with LocalInfra(TEST_INSTANCE, **TEST_PORTS) as running:
+    """The session's broker (SASL_SSL, ACLs) and PostgreSQL (a role per component)."""
+    with LocalInfra(TEST_INSTANCE, **TEST_PORTS, secured=True) as running:
         yield running
 
 
@@ -44,17 +42,15 @@ def make_pipeline(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
     def factory(components: tuple[str, ...] = ("worker", "filter", "postgres", "mailer"),
                 extra_env: dict[str, str] | None = None) -> Pipeline:
         tag = uuid.uuid4().hex[:8]
-        prefix, schema = f"t{tag}-", f"t_{tag}"
-        env = {**pipeline_env(infra, prefix, schema), **(extra_env or {})}
+        deployment = Deployment(infra, prefix=f"t{tag}-", app_id=f"t{tag}-consent",
+                                db_schema=f"t_{tag}",
+                                data_dir=REPO_ROOT / ".local" / TEST_INSTANCE / "worker" / tag)
+        deployment.setup()
         smtp = CaptureServer().__enter__()
-        env["CONSENT_SMTP_HOST"], env["CONSENT_SMTP_PORT"] = smtp.host, str(smtp.port)
-        stream_settings = StreamSettings(**{k[8:].lower(): v for k, v in env.items()
-                                            if k[8:].lower() in StreamSettings.model_fields})
-        sink_settings = SinkSettings(**{k[8:].lower(): v for k, v in env.items()
-                                        if k[8:].lower() in SinkSettings.model_fields})
-        create_topics(stream_settings)
-        migrate(sink_settings)
-        procs = Components(env, Path(tmp_path_factory.mktemp(f"logs-{tag}"))).__enter__()
+        env = {"CONSENT_ENVIRONMENT": "test", "CONSENT_SMTP_HOST": smtp.host,
+               "CONSENT_SMTP_PORT": str(smtp.port), **(extra_env or {})}
+        procs = Components(env, Path(tmp_path_factory.mktemp(f"logs-{tag}")),
+                           env_for=deployment.env_for).__enter__()
         stacks.append((procs, smtp))
         if "worker" in components:
             procs.start("worker", "worker")
@@ -64,7 +60,8 @@ def make_pipeline(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
             procs.start("postgres-sink", "sink", "postgres")
         if "mailer" in components:
             procs.start("mailer", "sink", "mailer")
-        made = Pipeline(infra, prefix, env, procs, smtp, stream_settings, sink_settings)
+        cli_env = {**os.environ, **deployment.env_for("review"), **env}
+        made = Pipeline(infra, deployment, cli_env, procs, smtp)
         pipelines.append(made)
         return made
 

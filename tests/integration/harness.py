@@ -13,8 +13,9 @@ from typing import Any
 import psycopg
 from confluent_kafka import Consumer
 
+from ops.deployment import Deployment
 from ops.smtp_capture import CaptureServer
-from ops.supervisor import REPO_ROOT, Components, LocalInfra
+from ops.supervisor import Components, LocalInfra
 from sinks.settings import SinkSettings
 from sources.producer import EventProducer, make_event
 from streams.settings import StreamSettings
@@ -22,19 +23,38 @@ from streams.settings import StreamSettings
 
 @dataclass
 class Pipeline:
-    """A running pipeline (worker + sinks) on its own topics and schema, and handles on it."""
+    """A running pipeline (processors and sinks) on its own topics and schema, and handles on it.
+
+    The test itself plays every producer and reads every output as the admin principal (setup
+    only, like the bench's load driver); each pipeline process runs as its own principal and
+    database role (`ops.deployment`).
+    """
 
     infra: LocalInfra
-    prefix: str
+    deployment: Deployment
     env: dict[str, str]
     procs: Components
     smtp: CaptureServer
-    stream_settings: StreamSettings
-    sink_settings: SinkSettings
     producer: EventProducer = field(init=False)
 
     def __post_init__(self) -> None:
         self.producer = EventProducer(self.stream_settings)
+
+    @property
+    def prefix(self) -> str:
+        return self.deployment.prefix
+
+    @property
+    def stream_settings(self) -> StreamSettings:
+        return self.deployment.admin_settings()
+
+    @property
+    def sink_settings(self) -> SinkSettings:
+        return self.deployment.owner_sink_settings()
+
+    def kafka(self, **extra: Any) -> dict[str, Any]:
+        """librdkafka configuration of the test's own clients (admin principal)."""
+        return self.deployment.admin_client().to_librdkafka(**extra)
 
     def send(self, event_type: str, data: dict[str, Any], **kw: Any) -> dict[str, Any]:
         event = make_event(event_type, data, source=kw.pop("source", "test"), **kw)
@@ -75,9 +95,10 @@ class Pipeline:
         `read_committed`, as every consumer of the pipeline's outputs reads: a record of an
         aborted transaction is not an output.
         """
-        c = Consumer({"bootstrap.servers": self.infra.bootstrap, "group.id": f"t-{uuid.uuid4()}",
-                      "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                      "isolation.level": "read_committed"})
+        c = Consumer(self.kafka(**{"group.id": f"t-{uuid.uuid4()}",
+                                   "auto.offset.reset": "earliest",
+                                   "enable.auto.commit": False,
+                                   "isolation.level": "read_committed"}))
         c.subscribe([f"{self.prefix}{topic}"])
         out: list[tuple[bytes | None, dict[str, Any] | bytes]] = []
         deadline = time.monotonic() + timeout
@@ -100,17 +121,6 @@ class Pipeline:
 
     def mails_to(self, email: str) -> list[Any]:
         return [m for m in self.smtp.mailbox.snapshot() if m["To"] == email]
-
-
-def pipeline_env(infra: LocalInfra, prefix: str, schema: str) -> dict[str, str]:
-    return {
-        "CONSENT_KAFKA_BOOTSTRAP": infra.bootstrap,
-        "CONSENT_DATABASE_URL": infra.database_url,
-        "CONSENT_TOPIC_PREFIX": prefix,
-        "CONSENT_APP_ID": f"{prefix}consent",
-        "CONSENT_DB_SCHEMA": schema,
-        "CONSENT_DATA_DIR": str(REPO_ROOT / ".local" / "test" / "worker" / prefix),
-    }
 
 
 def unique_request() -> str:

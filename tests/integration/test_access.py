@@ -46,17 +46,17 @@ from confluent_kafka.admin import (
     ScramMechanism,
     UserScramCredentialUpsertion,
 )
-from ops.processes import REPO_ROOT, Components, LocalInfra, wait_until
 from pydantic import SecretStr
 
 from ops.access import acl_binding, setup_access
 from ops.lookup import lookup
 from ops.smtp_capture import CaptureServer
+from ops.supervisor import REPO_ROOT, Components, LocalInfra, wait_until
 from ops.topics import create_topics
 from schemas.contact import contact_key
 from schemas.principals import PRINCIPALS, Grant, Operation, Pattern, Principal, Resource, grants
 from schemas.settings import ClientSettings
-from schemas.topics import CONSENT_REVIEW, topic_specs
+from schemas.topics import topic_specs
 from sinks.db import migrate
 from sinks.settings import SinkSettings
 from sources.producer import EventProducer, make_event
@@ -64,6 +64,7 @@ from sources.producer import EventProducer, make_event
 pytestmark = pytest.mark.integration
 
 INSTANCE = os.environ.get("CONSENT_ACCESS_TEST_INSTANCE", "test-access")
+KEY_SECRET = "access-test-secret"  # noqa: S105 - a test instance's own secret
 _BASE = int(os.environ.get("CONSENT_ACCESS_TEST_PORT_BASE", "9992"))
 PG_PORT = int(os.environ.get("CONSENT_ACCESS_TEST_PG_PORT", "54399"))
 
@@ -72,7 +73,7 @@ PREFIX = f"a{TAG}-"  # the deployment every probe works on
 APP_ID = f"{PREFIX}consent"
 FOREIGN = f"z{TAG}-"  # a deployment nobody was given rights on
 E2E_PREFIX = f"e{TAG}-"  # the real components run here, on topics no probe wrote into
-NAMES = [spec.name for spec in topic_specs()] + [CONSENT_REVIEW]
+NAMES = [spec.name for spec in topic_specs()]
 TOPICS = [PREFIX + n for n in NAMES] + [FOREIGN + n for n in NAMES]
 GROUPS = [f"{APP_ID}-{g}" for g in ("agent", "filter", "restore", "replica")] + [
     f"{PREFIX}postgres-sink", f"{PREFIX}mailer", f"{PREFIX}dpo",  # the named groups
@@ -95,23 +96,11 @@ def admin_for(infra: LocalInfra, prefix: str, partitions: int = 1) -> ClientSett
                           partitions=partitions)
 
 
-def create_review_topic(admin: ClientSettings) -> None:
-    """consent-review is in the access catalogue before it is in the topic catalogue."""
-    client = AdminClient(admin.to_librdkafka())  # kept: a collected client fails its futures
-    futures = client.create_topics([NewTopic(admin.topic(CONSENT_REVIEW), admin.partitions, 1)])
-    for fut in futures.values():
-        try:
-            fut.result()
-        except KafkaException as exc:
-            assert exc.args[0].name() == "TOPIC_ALREADY_EXISTS"
-
-
 @pytest.fixture(scope="module")
 def deployment(secured: LocalInfra) -> LocalInfra:
     """Topics of PREFIX and FOREIGN, one record in each, and access set up for PREFIX only."""
     for prefix in (PREFIX, FOREIGN):
         create_topics(admin_for(secured, prefix))
-        create_review_topic(admin_for(secured, prefix))
     setup_access(admin_for(secured, PREFIX), PREFIX, APP_ID, secured.clients_dir)
     seeder = Producer(admin_for(secured, PREFIX).producer_config())
     for topic in TOPICS:
@@ -123,7 +112,7 @@ def deployment(secured: LocalInfra) -> LocalInfra:
 def settings_of(infra: LocalInfra, name: str, prefix: str = PREFIX,
                 **kw: Any) -> ClientSettings:
     return ClientSettings(kafka_client_config=infra.client_config(name), topic_prefix=prefix,
-                          environment="test", **kw)
+                          environment="test", key_secret=SecretStr(KEY_SECRET), **kw)
 
 
 def own_group(p: Principal) -> str | None:
@@ -360,7 +349,6 @@ def test_the_components_do_their_job_each_as_its_own_principal_and_role(
     schema, app_id = f"e_{TAG}", f"{E2E_PREFIX}consent"
     admin = admin_for(secured, E2E_PREFIX, partitions=2)
     create_topics(admin)
-    create_review_topic(admin)
     setup_access(admin, E2E_PREFIX, app_id, secured.clients_dir)
     migrate(SinkSettings(database_url=SecretStr(secured.role_url("consent_owner")),
                          db_schema=schema))
@@ -369,6 +357,7 @@ def test_the_components_do_their_job_each_as_its_own_principal_and_role(
         "CONSENT_KAFKA_BOOTSTRAP": "127.0.0.1:1",  # nothing there: the client file's wins
         "CONSENT_TOPIC_PREFIX": E2E_PREFIX, "CONSENT_APP_ID": app_id,
         "CONSENT_PARTITIONS": "2", "CONSENT_DB_SCHEMA": schema, "CONSENT_ENVIRONMENT": "test",
+        "CONSENT_KEY_SECRET": KEY_SECRET,
         "CONSENT_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
         "CONSENT_DATA_DIR": str(tmp_path / "worker"),
         "CONSENT_SMTP_HOST": smtp.host, "CONSENT_SMTP_PORT": str(smtp.port),
@@ -397,7 +386,7 @@ def test_the_components_do_their_job_each_as_its_own_principal_and_role(
                    "the mail, sent by the mailer", check=procs.check_alive)
 
         reader = SinkSettings(database_url=SecretStr(secured.role_url("consent_reader")),
-                              db_schema=schema)
+                              db_schema=schema, key_secret=SecretStr(KEY_SECRET))
         wait_until(lambda: bool(lookup(reader, email).history), 60,
                    "the ledger, written by the sink and read by lookup as the reader",
                    check=procs.check_alive)

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.integration
 
 
 def _contacts_topic(p: Pipeline) -> list[tuple[bytes | None, bytes | None]]:
-    c = Consumer({"bootstrap.servers": p.infra.bootstrap, "group.id": uuid.uuid4().hex,
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c = Consumer(p.kafka(**{"group.id": uuid.uuid4().hex,
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False}))
     c.subscribe([f"{p.prefix}contacts"])
     out = []
     idle = time.monotonic()
@@ -31,7 +31,7 @@ def _contacts_topic(p: Pipeline) -> list[tuple[bytes | None, bytes | None]]:
 
 
 def _compact_quickly(p: Pipeline) -> None:
-    admin = AdminClient({"bootstrap.servers": p.infra.bootstrap})
+    admin = AdminClient(p.kafka())
     res = ConfigResource(ConfigResource.Type.TOPIC, f"{p.prefix}contacts", incremental_configs=[
         ConfigEntry("segment.ms", "200", incremental_operation=AlterConfigOpType.SET),
         ConfigEntry("min.cleanable.dirty.ratio", "0.01",

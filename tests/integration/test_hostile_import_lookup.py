@@ -144,15 +144,19 @@ EXTREME = "9999-12-31T23:59:59-14:00"  # 10000-01-01 13:59:59 UTC: past Python's
 def test_lookup_shows_hostile_stored_text_escaped_and_survives_extreme_dates(
         pipeline: Pipeline, email: str):
     key = key_of(pipeline, email)
-    source = "[/i]shop\x1b[31m"
+    # identifiers (source, request id, campaign) refuse control characters at the door now,
+    # so events carry markup there and the escape codes in free text; the rows below carry
+    # what no event can any more
+    source = "[/i]shop[red]"
+    markup = "[/b]Mallory[red]x[/]"
     pipeline.send("purchase.completed", {"order_id": "H-1", "email": email, "name": HOSTILE,
                                          "company": HOSTILE, "address": HOSTILE,
                                          "country": "NL"}, source=source)
-    pipeline.send("preference.changed", {"email": email, "all": "withdrawn"}, source=HOSTILE)
-    rid = f"[/b]{unique_request()}\x1b[5m"
+    pipeline.send("preference.changed", {"email": email, "all": "withdrawn"}, source=markup)
+    rid = f"[/b]{unique_request()}"
     pipeline.send("mail.requested", {"request_id": rid, "email": email,
                                      "purpose": "special_offers", "subject": "s", "body": "b",
-                                     "campaign": HOSTILE})
+                                     "campaign": markup})
     assert pipeline.decision(rid)[:2] == ("suppressed", "opted_out")
     pipeline.wait_rows("SELECT 1 FROM contacts WHERE contact_key = %s", key)
     pipeline.wait_rows("SELECT 1 FROM consent_ledger WHERE contact_key = %s", key, count=2)
@@ -184,7 +188,7 @@ def test_lookup_shows_hostile_stored_text_escaped_and_survives_extreme_dates(
     assert not [c for c in TERMINAL_CONTROLS if c in out + proc.stderr]
     # name, company, address, campaign, sources, rule, evidence, request ids… each escaped
     assert out.count(SHOWN) >= 10
-    assert "[/i]shop\\x1b[31m" in out and "[/b]req-" in out and "\\x1b[5m" in out
+    assert "[/i]shop[red]" in out and "[/b]req-" in out and markup in out
     assert "10000-01-01 13:59:59+00" in out and "0001-01-01" in out and "infinity" in out
     assert "suppressed" in out and "opted_out" in out
 

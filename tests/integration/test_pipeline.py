@@ -194,8 +194,8 @@ def test_librdkafka_and_aiokafka_agree_on_partitions(pipeline: Pipeline):
     for k in keys:
         pipeline.producer.send_raw(topic, k, b"{}")
     pipeline.producer.flush()
-    c = Consumer({"bootstrap.servers": pipeline.infra.bootstrap, "group.id": uuid.uuid4().hex,
-                  "auto.offset.reset": "earliest"})
+    c = Consumer(pipeline.kafka(**{"group.id": uuid.uuid4().hex,
+                  "auto.offset.reset": "earliest"}))
     c.subscribe([f"{pipeline.prefix}{topic}"])
     seen: dict[bytes, int] = {}
     deadline = time.monotonic() + 30

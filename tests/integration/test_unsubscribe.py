@@ -138,8 +138,8 @@ def _one_click_events(p: Pipeline, key: str) -> list[tuple[int, dict]]:
     """(partition, event) of every one-click event for `key` in the preferences topic."""
     import json
 
-    c = Consumer({"bootstrap.servers": p.infra.bootstrap, "group.id": f"t-{uuid.uuid4()}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c = Consumer(p.kafka(**{"group.id": f"t-{uuid.uuid4()}",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False}))
     c.subscribe([f"{p.prefix}preferences"])
     found: list[tuple[int, dict]] = []
     deadline, idle = time.monotonic() + 20, time.monotonic()

@@ -26,7 +26,7 @@ def test_defaults_without_environment() -> None:
     assert s.topic_prefix == ""
     assert s.partitions == 6
     assert s.environment == "development"
-    assert s.key_secret.get_secret_value() == DEV_KEY_SECRET
+    assert s.key_secret.get_secret_value() == ""  # no default: a secret must be given
     assert s.app_id == "consent"
     assert s.policy_file is None
 
@@ -122,12 +122,20 @@ def test_librdkafka_config_for_consumers() -> None:
     assert conf == {"bootstrap.servers": "127.0.0.1:9092", "group.id": "g"}
 
 
-def test_production_refuses_the_development_secret(clean_env: pytest.MonkeyPatch) -> None:
-    clean_env.setenv("CONSENT_ENVIRONMENT", "production")
-    s = StreamSettings()
+@pytest.mark.parametrize("environment", ["production", "development", "test"])
+def test_the_once_published_secret_is_refused_everywhere(clean_env: pytest.MonkeyPatch,
+                                                          environment: str) -> None:
+    clean_env.setenv("CONSENT_ENVIRONMENT", environment)
+    clean_env.setenv("CONSENT_KEY_SECRET", DEV_KEY_SECRET)
     with pytest.raises(ConsentError, match="CONSENT_KEY_SECRET") as info:
-        s.check_production()
+        StreamSettings().check_production()
     assert DEV_KEY_SECRET not in str(info.value)
+
+
+def test_no_secret_at_all_is_refused_with_where_to_find_one(clean_env: pytest.MonkeyPatch
+                                                            ) -> None:
+    with pytest.raises(ConsentError, match="key_secret"):
+        StreamSettings().check_production()
 
 
 def test_production_refuses_an_empty_secret(clean_env: pytest.MonkeyPatch) -> None:
@@ -145,5 +153,7 @@ def test_production_with_a_real_secret_starts(clean_env: pytest.MonkeyPatch) -> 
     StreamSettings().check_production()
 
 
-def test_development_may_use_the_development_secret() -> None:
+def test_any_environment_starts_with_a_secret_of_its_own(clean_env: pytest.MonkeyPatch
+                                                          ) -> None:
+    clean_env.setenv("CONSENT_KEY_SECRET", "generated-for-this-stack")
     StreamSettings().check_production()

@@ -380,6 +380,8 @@ def test_production_refuses_the_development_secret() -> None:
         build_app(settings(environment="production", key_secret=SecretStr(DEV_KEY_SECRET)))
     with pytest.raises(ConsentError):
         check_production(settings(key_secret=SecretStr("")))
+    with pytest.raises(ConsentError):  # the once-published value, in any environment
+        check_production(settings(key_secret=SecretStr(DEV_KEY_SECRET)))
     check_production(settings(environment="production"))
 
 
