@@ -14,6 +14,7 @@ from bench.opt_out_probes import PHASE, ProbeThread
 from bench.state import Bench
 from bench.stats import figure, per_second, percentile, rate_text
 from ops.supervisor import wait_until
+from schemas.purposes import Purpose
 
 
 def measure_latency(bench: Bench, phase: str, rate: float, seconds: float,
@@ -101,3 +102,12 @@ def measure_latency(bench: Bench, phase: str, rate: float, seconds: float,
         "from_request_append_p50_ms": round(percentile(lat_append, 0.50), 1),
         "from_request_append_p99_ms": round(percentile(lat_append, 0.99), 1),
     }
+
+
+def warm_up(bench: Bench, requests: int = 20) -> None:
+    """Decide a few requests before measuring, so restores and first markers are behind us."""
+    for j in range(requests):
+        bench.mail_request(f"warm-{j}", contact_email(j % bench.contacts), Purpose.SPECIAL_OFFERS)
+    bench.producer.flush(60)
+    wait_until(lambda: bench.watcher.count("warm") >= requests, DECIDE_TIMEOUT_S,
+               "warm-up decisions", check=bench.check)

@@ -14,14 +14,15 @@ from typing import Any
 
 import orjson
 import psycopg
-from confluent_kafka.admin import AdminClient, NewTopic
 from psycopg import sql
 
 from bench.constants import DECIDE_TIMEOUT_S, MAILER_MAILS
 from bench.contacts import contact_email
 from bench.display import progress_bars
+from bench.errors import BenchError
 from bench.state import Bench
 from bench.stats import figure, per_second
+from ops.deployment import Deployment
 from ops.smtp_capture import CaptureServer
 from ops.supervisor import wait_until
 from schemas.contact import normalise_email
@@ -31,10 +32,13 @@ from sources.producer import EventProducer
 
 def mailer_run(bench: Bench) -> dict[str, Any]:
     prefix = f"{bench.settings.topic_prefix}mail-"
-    topic = f"{prefix}{MAIL_OUTBOX}"
-    admin = AdminClient(bench.settings.to_librdkafka())
-    for f in admin.create_topics([NewTopic(topic, bench.settings.partitions, 1)]).values():
-        f.result()
+    main = bench.deployment
+    if main is None:
+        raise BenchError("the mailer phase needs the run's deployment")
+    # a deployment of its own (topics, ACLs for its prefix), in the run's database schema
+    mail = Deployment(main.infra, prefix=prefix, app_id=f"{prefix}consent",
+                      db_schema=main.db_schema, data_dir=main.data_dir)
+    mail.setup()
     now = datetime.now(UTC).isoformat()
     tag = uuid.uuid4().hex[:8]
     producer = EventProducer(bench.settings.model_copy(update={"topic_prefix": prefix}))
@@ -55,7 +59,7 @@ def mailer_run(bench: Bench) -> dict[str, Any]:
             sql.Identifier(bench.sink_settings.db_schema)))
         started = time.time()
         comp = bench.procs.start("mailer-1-run", "sink", "mailer", env={
-            "CONSENT_TOPIC_PREFIX": prefix, "CONSENT_SMTP_HOST": smtp.host,
+            **mail.env_for("mailer"), "CONSENT_SMTP_HOST": smtp.host,
             "CONSENT_SMTP_PORT": str(smtp.port)})
         bench.running[comp.name] = (comp, 0)
 

@@ -24,7 +24,7 @@ from bench.constants import (
 )
 from bench.display import console
 from bench.errors import BenchError
-from bench.latency import measure_latency
+from bench.latency import measure_latency, warm_up
 from bench.machine import count_other_brokers, machine_description
 from bench.mailer import mailer_run
 from bench.opt_out_probes import ProbeThread
@@ -38,13 +38,11 @@ from bench.state import Bench
 from bench.stats import figure, median
 from bench.throughput import produce_requests, send_filter_run
 from bench.watcher import DecisionWatcher
+from ops.deployment import Deployment
 from ops.supervisor import REPO_ROOT, Components, LocalInfra
 from ops.traffic import OPT_OUT_TEXTS, ORDINARY_TEXTS
-from sinks.db import migrate
-from sinks.settings import SinkSettings
 from sources.producer import EventProducer
 from streams.optout.bench import measure_cost
-from streams.settings import StreamSettings
 
 DETECTION_TEXTS = [*OPT_OUT_TEXTS, *ORDINARY_TEXTS]
 
@@ -54,6 +52,7 @@ def run_bench(contacts: int, requests: int, out_dir: str, repeat: int = DEFAULT_
     if contacts < OPT_OUT_PROBES or requests < 1 or repeat < 1:
         raise BenchError(f"need --contacts >= {OPT_OUT_PROBES}, --requests >= 1, repeat >= 1")
     logging.getLogger("consent.bench").setLevel(logging.INFO)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
     now = datetime.now(UTC)
     run_id = now.strftime("%Y%m%d%H%M%S")
     prefix = f"bench{run_id}-"
@@ -65,28 +64,22 @@ def run_bench(contacts: int, requests: int, out_dir: str, repeat: int = DEFAULT_
                  f"repeat {repeat}")
     console.print("starting the local Kafka broker and PostgreSQL (instance `bench`)…")
     data_dir = REPO_ROOT / ".local" / "bench" / "worker" / run_id
-    with LocalInfra("bench", **BENCH_PORTS) as infra:
-        env = {
-            "CONSENT_KAFKA_BOOTSTRAP": infra.bootstrap,
-            "CONSENT_DATABASE_URL": infra.database_url,
-            "CONSENT_TOPIC_PREFIX": prefix,
-            "CONSENT_APP_ID": f"{prefix}consent",
-            "CONSENT_DB_SCHEMA": f"bench_{run_id}",
-            "CONSENT_DATA_DIR": str(data_dir),
-        }
-        settings = StreamSettings(kafka_bootstrap=infra.bootstrap, topic_prefix=prefix,
-                                  app_id=f"{prefix}consent", data_dir=data_dir)
-        sink_settings = SinkSettings(kafka_bootstrap=infra.bootstrap, topic_prefix=prefix,
-                                     database_url=infra.database_url,  # type: ignore[arg-type]
-                                     db_schema=f"bench_{run_id}")
-        migrate(sink_settings)
+    with LocalInfra("bench", **BENCH_PORTS, secured=True) as infra:
+        deployment = Deployment(infra, prefix=prefix, app_id=f"{prefix}consent",
+                                db_schema=f"bench_{run_id}", data_dir=data_dir)
+        deployment.setup()
+        # the bench plays every producer and reads every output: the setup principal; each
+        # process it measures runs as its own principal and role, TLS and SASL included
+        settings = deployment.admin_settings()
+        sink_settings = deployment.owner_sink_settings()
         log_dir = REPO_ROOT / ".local" / "bench" / "logs" / run_id
         try:
-            with bench_topics(settings), Components(env, log_dir) as procs, \
+            with bench_topics(settings), \
+                    Components({}, log_dir, env_for=deployment.env_for) as procs, \
                     DecisionWatcher(settings) as watcher:
                 producer = EventProducer(settings)
                 bench = Bench(infra, settings, sink_settings, procs, watcher, producer,
-                              contacts, requests, repeat)
+                              contacts, requests, repeat, deployment=deployment)
                 try:
                     results = _phases(bench, log_dir)
                 finally:
@@ -164,6 +157,7 @@ def _phases(bench: Bench, log_dir: Path) -> dict[str, Any]:
                   f"{LATENCY_SECONDS:.0f}s with {OPT_OUT_PROBES} opt-out probes")
     bench.start_agent("latency")
     bench.start_filter("latency")
+    warm_up(bench)  # start-up (restores, first markers) is not latency
     light = measure_latency(bench, "light", LIGHT_RATE, LIGHT_SECONDS)
     probes = ProbeThread(bench)
     latency = measure_latency(bench, "load", LATENCY_RATE, LATENCY_SECONDS, probes=probes)

@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from bench.constants import BODY, SEED, STOP_TIMEOUT_S
 from bench.machine import vm_hwm_mib
 from bench.watcher import DecisionWatcher, scrape_metrics
+from ops.deployment import Deployment
 from ops.supervisor import Component, Components, LocalInfra
 from ops.traffic import PURPOSE_WEIGHTS, SUBJECTS
 from schemas.contact import KeyHasher
@@ -68,6 +69,7 @@ class Bench:
     process_metrics: list[dict[str, Any]] = field(default_factory=list)
     request_checked: bool = False
     notes: list[str] = field(default_factory=list)
+    deployment: Deployment | None = None
     hasher: KeyHasher = field(init=False)
 
     def __post_init__(self) -> None:

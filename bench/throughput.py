@@ -5,6 +5,8 @@ import time
 from collections import Counter
 from typing import Any
 
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
 from bench.constants import DECIDE_TIMEOUT_S
 from bench.contacts import contact_email
 from bench.display import progress_bars
@@ -37,23 +39,40 @@ def send_filter_run(bench: Bench, phase: str, filters: int = 1) -> dict[str, Any
 
     No agent runs: the consent table and its progress markers are already complete in
     `consent-state`, so the barrier passes at once and only the filter is measured. Each filter
-    first restores its replica of the consent table; the rate is first decision → last.
+    first restores its replica of the consent table; the rate is first decision → last. The
+    bench's own reader of the decisions pauses meanwhile (it would compete with the filter for
+    the broker and the cores, as the pass-through has no reader either) and reads them after.
     """
+    ends = bench.end_offsets(MAIL_REQUESTS)
+    topic = bench.settings.topic(MAIL_REQUESTS)
+    group = Consumer(bench.settings.to_librdkafka(**{
+        "group.id": f"{bench.settings.app_id}-filter", "enable.auto.commit": False}))
+    bench.watcher.paused.set()
     started = time.time()
     comps = [bench.start_filter(f"{phase}-{i}") for i in range(filters)]
-    with progress_bars() as progress:
-        task = progress.add_task(f"[{phase}] {filters} send filter(s) decide the backlog",
-                                 total=bench.requests, rate="")
+    try:
+        with progress_bars() as progress:
+            task = progress.add_task(f"[{phase}] {filters} send filter(s) decide the backlog",
+                                     total=sum(ends.values()), rate="")
 
-        def done() -> bool:
-            n = bench.watcher.count(phase)
-            progress.update(task, completed=n)
-            return n >= bench.requests
+            def done() -> bool:
+                try:
+                    got = group.committed([TopicPartition(topic, p) for p in ends], timeout=10)
+                except KafkaException:
+                    return False
+                n = sum(min(max(tp.offset, 0), ends[tp.partition]) for tp in got)
+                progress.update(task, completed=n)
+                return n >= sum(ends.values())
 
-        wait_until(done, DECIDE_TIMEOUT_S, f"{bench.requests} decisions ({phase})",
-                   check=bench.check)
+            wait_until(done, DECIDE_TIMEOUT_S, f"{bench.requests} decisions ({phase})",
+                       check=bench.check, interval=0.5)
+    finally:
+        group.close()
+        bench.watcher.paused.clear()
     for comp in comps:
         bench.stop(comp)
+    wait_until(lambda: bench.watcher.count(phase) >= bench.requests, DECIDE_TIMEOUT_S,
+               f"reading the {phase} decisions", check=bench.check)
     seen = bench.watcher.of_phase(phase)
     stamps = [s.append_ms for s in seen.values()]
     first, last = min(stamps) / 1000, max(stamps) / 1000

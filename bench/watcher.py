@@ -50,6 +50,7 @@ class DecisionWatcher:
         self.duplicates: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.paused = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="decision-watcher", daemon=True)
 
@@ -71,6 +72,9 @@ class DecisionWatcher:
                          for p in range(s.partitions)])
         try:
             while not self._stop.is_set():
+                if self.paused.is_set():  # a throughput phase: reading would compete with it
+                    self._stop.wait(0.05)
+                    continue
                 for m in consumer.consume(2000, 0.1):
                     if m.error() is not None:
                         continue
@@ -133,6 +137,9 @@ def scrape_metrics(port: int) -> dict[str, Any]:
         if batches else None,
         "mean_barrier_wait_ms": round(1000 * values.get("consent_barrier_wait_seconds_sum", 0.0)
                                       / waits, 2) if waits else None,
+        "mean_transaction_ms": round(1000 * values.get("consent_transaction_seconds_sum", 0.0)
+                                     / tx, 2) if (tx := values.get(
+                                         "consent_transaction_seconds_count", 0.0)) else None,
         "consent_events_applied": int(values.get("consent_events_total", 0.0)),
         "states_restored": int(values.get("consent_state_restored_total", 0.0)),
         "replica_contacts": int(values.get("consent_replica_contacts", 0.0)),

@@ -89,6 +89,8 @@ def _bench(args: argparse.Namespace) -> int:
 def _stack(args: argparse.Namespace) -> int:
     from ops import stack
 
+    if args.op == "env":
+        return stack.env(args.principal or "marketing")
     return {"up": stack.up, "down": stack.down, "status": stack.status,
             "supervise": stack.supervise}[args.op]()
 
@@ -169,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="runs of the throughput phases; medians are reported")
     bench.set_defaults(func=_bench)
     st = sub.add_parser("stack", help="the whole pipeline in the background (make up/down)")
-    st.add_argument("op", choices=["up", "down", "status", "supervise"])
+    st.add_argument("op", choices=["up", "down", "status", "supervise", "env"])
+    st.add_argument("principal", nargs="?", help="for `env`: whose client file (marketing)")
     st.set_defaults(func=_stack)
     imp = sub.add_parser("import-suppressions",
                          help="load a CSV suppression list as explicit opt-outs (idempotent)")

@@ -7,7 +7,6 @@ contact or a request went missing.
 """
 
 import logging
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -17,15 +16,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ops.deployment import Deployment
+from ops.role_producers import RoleProducers
 from ops.smtp_capture import CaptureServer
 from ops.supervisor import REPO_ROOT, Components, LocalInfra, wait_until
-from ops.topics import create_topics
 from ops.traffic import Traffic
 from schemas.contact import normalise_email
-from sinks.db import migrate
-from sinks.settings import SinkSettings
-from sources.producer import EventProducer
-from streams.settings import StreamSettings
 
 console = Console()
 
@@ -67,28 +63,22 @@ def run_demo(contacts: int = 400, requests: int = 4000, seed: int = 7) -> int:
     started = time.monotonic()
     console.rule("[bold]consent pipeline demo")
     console.print("starting the local Kafka broker and PostgreSQL (first run downloads Kafka)…")
-    with LocalInfra("demo", **DEMO_PORTS) as infra, CaptureServer() as smtp:
-        env = {
-            "CONSENT_KAFKA_BOOTSTRAP": infra.bootstrap,
-            "CONSENT_DATABASE_URL": infra.database_url,
-            "CONSENT_TOPIC_PREFIX": prefix,
-            "CONSENT_APP_ID": f"{prefix}consent",
-            "CONSENT_DB_SCHEMA": f"demo_{run_id}",
-            "CONSENT_DATA_DIR": str(REPO_ROOT / ".local" / "demo" / "worker" / run_id),
-            "CONSENT_SMTP_HOST": smtp.host,
-            "CONSENT_SMTP_PORT": str(smtp.port),
-        }
-        os.environ.update(env)
-        stream_settings, sink_settings = StreamSettings(), SinkSettings()
-        create_topics(stream_settings)
-        migrate(sink_settings)
+    with LocalInfra("demo", **DEMO_PORTS, secured=True) as infra, CaptureServer() as smtp:
+        deployment = Deployment(infra, prefix=prefix, app_id=f"{prefix}consent",
+                                db_schema=f"demo_{run_id}",
+                                data_dir=REPO_ROOT / ".local" / "demo" / "worker" / run_id)
+        deployment.setup()  # topics, users and ACLs, migrations: as admin and owner
+        env = {"CONSENT_SMTP_HOST": smtp.host, "CONSENT_SMTP_PORT": str(smtp.port)}
+        sink_settings = deployment.owner_sink_settings()
         log_dir = REPO_ROOT / ".local" / "demo" / "logs" / run_id
-        with Components(env, log_dir) as procs:
+        with Components(env, log_dir, env_for=deployment.env_for) as procs:
             procs.start("worker", "worker")
+            procs.start("filter", "filter")
             procs.start("postgres-sink", "sink", "postgres")
             procs.start("mailer", "sink", "mailer")
-            console.print(f"worker, PostgreSQL sink and mailer running (logs in {log_dir})")
-            producer = EventProducer(stream_settings)
+            console.print("consent agent, send filter, PostgreSQL sink and mailer running, each "
+                          f"as its own Kafka principal and database role (logs in {log_dir})")
+            producer = RoleProducers(deployment)
             traffic = Traffic(producer, seed=seed)
             with _progress() as progress:
                 t = progress.add_task("contacts: purchases, tickets, newsletter", total=contacts)
@@ -105,7 +95,7 @@ def run_demo(contacts: int = 400, requests: int = 4000, seed: int = 7) -> int:
                 t = progress.add_task("decided (outbox + suppressed + dead letters)",
                                       total=traffic.requests)
                 m = progress.add_task("mails delivered to SMTP", total=None)
-                with psycopg.connect(infra.database_url) as conn:
+                with psycopg.connect(sink_settings.database_url.get_secret_value()) as conn:
                     conn.execute(f'SET search_path TO "{sink_settings.db_schema}"')
 
                     def accounted() -> bool:

@@ -16,6 +16,7 @@ stacks run side by side: `CONSENT_INSTANCE` (default `dev`), `LOCAL_KAFKA_PORT`,
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -26,11 +27,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ops.supervisor import REPO_ROOT, Supervised, Supervisor, stack
-from ops.topics import create_topics
-from sinks.db import migrate
-from sinks.settings import SinkSettings
-from streams.settings import StreamSettings
+from ops.deployment import Deployment
+from ops.supervisor import REPO_ROOT, LocalInfra, Supervised, Supervisor, kind_of, stack
 
 console = Console()
 
@@ -64,17 +62,20 @@ class StackConfig:
     def state_file(self) -> Path:
         return self.home / "run" / "supervisor.json"
 
+    def infra(self) -> LocalInfra:
+        return LocalInfra(self.instance, self.kafka_port, self.controller_port, self.pg_port,
+                          secured=True)
+
     def infra_env(self) -> dict[str, str]:
-        return {"CONSENT_INSTANCE": self.instance, "LOCAL_KAFKA_PORT": str(self.kafka_port),
-                "LOCAL_KAFKA_CONTROLLER_PORT": str(self.controller_port),
-                "LOCAL_PG_PORT": str(self.pg_port), "CONSENT_PYTHON": sys.executable}
+        return self.infra().env
+
+    def deployment(self) -> Deployment:
+        return Deployment(self.infra(), prefix="", app_id="consent", db_schema="consent",
+                          data_dir=self.home / "worker")
 
     def pipeline_env(self) -> dict[str, str]:
+        """What every process of the stack shares (each adds its principal and role)."""
         return {
-            "CONSENT_KAFKA_BOOTSTRAP": f"127.0.0.1:{self.kafka_port}",
-            "CONSENT_DATABASE_URL":
-                f"postgresql://consent:consent@127.0.0.1:{self.pg_port}/consent",
-            "CONSENT_DATA_DIR": str(self.home / "worker"),
             "CONSENT_SMTP_HOST": "127.0.0.1", "CONSENT_SMTP_PORT": str(self.smtp_port),
             "CONSENT_UNSUBSCRIBE_BASE_URL":
                 f"http://127.0.0.1:{self.unsubscribe_port}/unsubscribe",
@@ -107,12 +108,11 @@ def _supervisor_pid(cfg: StackConfig) -> int | None:
 
 def up() -> int:
     cfg = StackConfig.from_env()
-    console.print(f"starting Kafka and PostgreSQL (instance {cfg.instance})…")
+    console.print(f"starting Kafka and PostgreSQL (instance {cfg.instance}, SASL_SSL and "
+                  "a role per component)…")
     stack("up-infra", cfg.infra_env())
-    os.environ.update(cfg.pipeline_env())
-    for name, state in create_topics(StreamSettings()).items():
-        console.print(f"  topic {name}: {state}")
-    console.print(f"  migrations: {migrate(SinkSettings()) or 'up to date'}")
+    cfg.deployment().setup()
+    console.print("  topics, principals and ACLs, migrations: done")
     if _supervisor_pid(cfg):
         console.print("  supervisor already running")
         return status()
@@ -120,7 +120,7 @@ def up() -> int:
     (cfg.home / "logs").mkdir(parents=True, exist_ok=True)
     with (cfg.home / "logs" / "supervisor.log").open("ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "ops", "stack", "supervise"],
-                                env={**os.environ, **cfg.infra_env(), **cfg.pipeline_env()},
+                                env={**os.environ, **cfg.infra_env()},
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -134,11 +134,29 @@ def up() -> int:
 def supervise() -> int:
     """Run in the foreground until SIGTERM: what `up` starts detached."""
     cfg = StackConfig.from_env()
-    base = {**cfg.pipeline_env()}
-    components = [Supervised(name, args, {**base, "CONSENT_METRICS_PORT":
-                                          str(cfg.metrics_port(name))}, cfg.home / "logs")
+    deployment = cfg.deployment()
+    components = [Supervised(name, args, {**deployment.env_for(kind_of(args)),
+                                          **cfg.pipeline_env(),
+                                          "CONSENT_METRICS_PORT": str(cfg.metrics_port(name))},
+                             cfg.home / "logs")
                   for name, args in cfg.processes().items()]
     Supervisor(components, cfg.state_file).run()
+    return 0
+
+
+def env(principal: str) -> int:
+    """Shell exports to act as one principal of the running stack (`eval "$(consent stack env
+    marketing)"`): its client file, the stack's key secret and the database's reader role."""
+    from schemas.principals import principal as known
+
+    known(principal)  # a clear error for a name that is not in the catalogue
+    cfg = StackConfig.from_env()
+    infra = cfg.infra()
+    exports = {"CONSENT_KAFKA_CLIENT_CONFIG": str(infra.client_config(principal)),
+               "CONSENT_KEY_SECRET": cfg.deployment().key_secret,
+               "CONSENT_DATABASE_URL": infra.role_url("consent_reader")}
+    for name, value in exports.items():
+        print(f"export {name}={shlex.quote(value)}")
     return 0
 
 
@@ -180,9 +198,11 @@ def status() -> int:
                            text=True, check=False)
     table.add_row("kafka + postgres", infra.stdout.strip().replace("\n", "; ") or "?", "", "", "")
     console.print(table)
-    console.print(f"bootstrap 127.0.0.1:{cfg.kafka_port} · postgresql 127.0.0.1:{cfg.pg_port} · "
-                  f"unsubscribe http://127.0.0.1:{cfg.unsubscribe_port}/unsubscribe · "
-                  f"mail in {cfg.home / 'mail'}")
+    console.print(f"bootstrap 127.0.0.1:{cfg.kafka_port} (SASL_SSL) · postgresql "
+                  f"127.0.0.1:{cfg.pg_port} · unsubscribe "
+                  f"http://127.0.0.1:{cfg.unsubscribe_port}/unsubscribe · mail in "
+                  f"{cfg.home / 'mail'}\nto produce as a system: eval \"$(consent stack env "
+                  "marketing)\" (or ecommerce, support-desk, newsletter, preference-centre)")
     return 1 if failed or infra.returncode else 0
 
 

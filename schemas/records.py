@@ -256,4 +256,8 @@ class ProgressMarker(Record):
     record: Literal["consent.progress"] = "consent.progress"
     partition: int
     applied: dict[str, int]
+    rerouted: dict[str, int] = Field(default_factory=dict)
+    """"<topic>:<partition>" → the offset after the last copy this partition's agent re-routed
+    there (a mis-keyed event moved to its contact's partition): a reader that waits until that
+    partition is applied through it has every re-routed event the marker covers."""
     at: AwareDatetime

@@ -101,7 +101,7 @@ class Mailer:
         """One mail over a pooled connection, with retries; never raises for SMTP trouble."""
         try:
             msg = build_message(record, mail_from=self.settings.mail_from,
-                                unsubscribe_mailto=self.settings.unsubscribe_mailto).as_bytes()
+                                unsubscribe_mailto=self.settings.unsubscribe_mailto)
         except (ValueError, TypeError):  # the email package refused a header
             return Result(record.request_id, "failed", "could not build the message headers")
         reached = False

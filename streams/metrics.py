@@ -47,6 +47,10 @@ class StreamMetrics:
                                     ["processor"],
                                     buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000),
                                     registry=r)
+        self.transaction_seconds = Histogram(
+            "consent_transaction_seconds",
+            "From the start of a transaction (outputs produced) to its commit",
+            ["processor"], buckets=LATENCY_BUCKETS, registry=r)
         self.last_commit = Gauge("consent_last_commit_timestamp_seconds",
                                  "Unix time of the last committed transaction", registry=r)
         self.last_decision = Gauge("consent_last_decision_timestamp_seconds",

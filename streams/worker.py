@@ -120,6 +120,7 @@ def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None
         topics=[settings.topic(t) for t in INPUT_TOPICS], handler=agent, name="consent agent",
         process_id=settings.process_id, transaction_timeout_s=settings.transaction_timeout_s,
         batch_size=settings.agent_batch,
+        on_transaction=metrics.transaction_seconds.labels("agent").observe,
         consumer_extra={"session.timeout.ms": int(settings.session_timeout_s * 1000)})
     agent.bind(loop.consumer)
     return loop
@@ -147,6 +148,7 @@ def build_filter(settings: StreamSettings, metrics: StreamMetrics | None = None
         settings, group=f"{settings.app_id}-filter", topics=[settings.topic(MAIL_REQUESTS)],
         handler=handler, name="send filter", batch_size=settings.filter_batch,
         process_id=settings.process_id, transaction_timeout_s=settings.transaction_timeout_s,
+        on_transaction=metrics.transaction_seconds.labels("filter").observe,
         consumer_extra={"session.timeout.ms": int(settings.session_timeout_s * 1000)})
 
 

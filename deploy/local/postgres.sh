@@ -34,10 +34,25 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 LOCAL_TAG="postgres"
 
 : "${PG_OS_USER:=postgres}"
-PG_DATA="$LOCAL_PG_DIR/data"
-PG_LOG="$LOCAL_PG_DIR/postgres.log"
 PG_CONF_INCLUDE="postgresql.local.conf" # inside $PG_DATA, rewritten on every start
-MODE_FILE="$LOCAL_PG_DIR/roles.mode"      # 1 if the cluster was set up with LOCAL_PG_ROLES=1
+# Where the postgres OS user can reach when the instance folder cannot be reached (root's home
+# is mode 700, and so are mktemp -d folders): the cluster lives there instead, and the
+# instance's postgres/ is a symlink to it, so every path the project uses stays the same.
+: "${PG_RELOCATE_BASE:=/var/tmp/consent-pg}"
+
+# pg_paths : derive every path from LOCAL_PG_DIR (again, after a relocation).
+pg_paths() {
+  PG_DATA="$LOCAL_PG_DIR/data"
+  PG_LOG="$LOCAL_PG_DIR/postgres.log"
+  MODE_FILE="$LOCAL_PG_DIR/roles.mode" # 1 if the cluster was set up with LOCAL_PG_ROLES=1
+  LOCAL_PG_ROLES_DIR="$LOCAL_PG_DIR/roles"
+}
+# A relocated cluster: the server gets the real path (it cannot pass through the folders the
+# symlink sits in).
+if [[ -L "$LOCAL_PG_DIR" ]]; then
+  LOCAL_PG_DIR="$(readlink -f "$LOCAL_PG_DIR")"
+fi
+pg_paths
 PG_OWNER=consent_owner
 PG_COMPONENT_ROLES=(consent_sink consent_mailer consent_reader consent_dpo)
 
@@ -83,6 +98,26 @@ take_lock() {
 
 # Create the instance's postgres/ directory, owned by the server's OS user, and
 # make sure that user can actually reach it (e.g. not under a mode-700 /root).
+# relocate BLOCKED_DIR : the postgres OS user cannot enter BLOCKED_DIR, an ancestor of the
+# instance's postgres/ folder. Rather than asking the user to open up their home directory,
+# keep the cluster under $PG_RELOCATE_BASE/<hash of the intended path> and leave a symlink.
+relocate() {
+  local intended="$LOCAL_INSTANCE_DIR/postgres" hash target
+  if [[ -e "$intended" && ! -L "$intended" && -n "$(ls -A "$intended" 2>/dev/null)" ]]; then
+    local_die "the OS user '$PG_OS_USER' cannot enter $1 ($(stat -c '%A %U:%G' "$1")), and a cluster already lives in $intended; move it away, or chmod o+x '$1'"
+  fi
+  hash="$(printf '%s' "$intended" | sha1sum | cut -c1-12)"
+  target="$PG_RELOCATE_BASE/$hash"
+  mkdir -p "$PG_RELOCATE_BASE"
+  chmod 711 "$PG_RELOCATE_BASE" # enterable, not listable
+  mkdir -p "$target"
+  rmdir "$intended" 2>/dev/null || true
+  ln -sfn "$target" "$intended"
+  local_say "the OS user '$PG_OS_USER' cannot enter $1, so the cluster lives in $target ($intended links to it)"
+  LOCAL_PG_DIR="$target"
+  pg_paths
+}
+
 prepare_dir() {
   # A unix socket path is limited to 107 bytes.
   local socket="$LOCAL_PG_DIR/.s.PGSQL.$LOCAL_PG_PORT"
@@ -101,7 +136,7 @@ prepare_dir() {
     # shellcheck disable=SC2016  # "$@" and $d are for the inner sh
     if ! blocked="$(runuser -u "$PG_OS_USER" -- sh -c \
       'for d in "$@"; do [ -x "$d" ] || { echo "$d"; exit 1; }; done' sh "${ancestors[@]}")"; then
-      local_die "the OS user '$PG_OS_USER' cannot enter $blocked ($(stat -c '%A %U:%G' "$blocked")), so PostgreSQL cannot use $LOCAL_PG_DIR. Fix: chmod o+x '$blocked', or set CONSENT_LOCAL_DIR to a directory it can reach (e.g. /var/tmp/consent-local)"
+      relocate "$blocked"
     fi
     chown "$PG_OS_USER:" "$LOCAL_PG_DIR"
   fi

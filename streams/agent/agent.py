@@ -17,6 +17,7 @@ Per batch, inside one transaction (`streams.processor`):
 
 import logging
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -94,6 +95,11 @@ class ConsentAgent:
         self._staged_announced: set[int] = set()
         self._delivered: dict[int, int] = {}
         self._reroute_errors: list[str] = []
+        # per source partition: "topic:partition" -> next offset after the last re-routed copy
+        # written there; carried in every marker of the source partition, so the send filter
+        # knows how far the target partition must be applied (streams.filter.barrier)
+        self.rerouted: dict[int, dict[str, int]] = {}
+        self._staged_rerouted: dict[int, dict[str, int]] = {}
 
     def bind(self, consumer: Consumer) -> None:
         """The loop's consumer, to read committed offsets on assignment."""
@@ -114,6 +120,8 @@ class ConsentAgent:
             if offset < 0:  # never committed: nothing below the log start exists any more
                 offset, _high = self.consumer.get_watermark_offsets(tp, timeout=30, cached=False)
             self.applied[(self.base[tp.topic], tp.partition)] = offset
+        for p in numbers:
+            self.rerouted[p] = self.stores.open(p).rerouted()
         self._unannounced |= set(numbers)
         log.info("restored %s consent states in %.1fs", self.stores.restored_records,
                  self.stores.restore_seconds)
@@ -124,6 +132,8 @@ class ConsentAgent:
         for tp in partitions:
             self.applied.pop((self.base.get(tp.topic, tp.topic), tp.partition), None)
         self._unannounced -= set(numbers)
+        for p in numbers:
+            self.rerouted.pop(p, None)
 
     # ------------------------------------------------------------------------------ batches
 
@@ -136,7 +146,7 @@ class ConsentAgent:
             out = begin()
             now = datetime.now(UTC)
             for p in sorted(self._unannounced):
-                self._marker(out, p, self.applied, now)
+                self._marker(out, p, self.applied, self.rerouted.get(p, {}), now)
             self._staged_announced = set(self._unannounced)
 
     def process(self, batch: list[Message], out: Output) -> None:
@@ -169,10 +179,15 @@ class ConsentAgent:
         staged = self._positions(batch)
         self._staged_applied = staged
         applied = {**self.applied, **staged}
-        for p in sorted({p for _t, p in staged} | self._unannounced):
-            self._marker(out, p, applied, now)
-        self._staged_announced = set(self._unannounced)
+        # re-routed copies are durable, and their offsets known, before the markers that cover
+        # their originals are written
         self._flush_reroutes()
+        for p in sorted({p for _t, p in staged} | self._unannounced):
+            rerouted = {**self.rerouted.get(p, {}), **self._staged_rerouted.get(p, {})}
+            self._marker(out, p, applied, rerouted, now)
+            if p in self._staged_rerouted:
+                self.stores.open(p).stage_rerouted(rerouted)
+        self._staged_announced = set(self._unannounced)
         self.metrics.batch_size.labels("agent").observe(len(batch))
 
     def _positions(self, batch: list[Message]) -> dict[tuple[str, int], int]:
@@ -192,9 +207,9 @@ class ConsentAgent:
         return moved
 
     def _marker(self, out: Output, partition: int, applied: dict[tuple[str, int], int],
-                now: datetime) -> None:
+                rerouted: dict[str, int], now: datetime) -> None:
         per_topic = {t: applied.get((t, partition), 0) for t in INPUT_TOPICS}
-        key, value = records.progress_marker(partition, per_topic, now)
+        key, value = records.progress_marker(partition, per_topic, rerouted, now)
         out(self.out_topic[CONSENT_STATE], key, value, partition, self._on_state_delivery)
 
     def _on_state_delivery(self, err: KafkaError | None, msg: Message) -> None:
@@ -212,12 +227,18 @@ class ConsentAgent:
         self._staged_applied = {}
         self._unannounced -= self._staged_announced
         self._staged_announced = set()
+        for p, moved in self._staged_rerouted.items():
+            self.rerouted.setdefault(p, {}).update(moved)
+        self._staged_rerouted = {}
         self.metrics.last_commit.set_to_current_time()
 
     def aborted(self) -> None:
         self.stores.discard_all()
         self._staged_applied = {}
         self._delivered = {}
+        # the copies were written (outside the transaction) and are re-written on the retry;
+        # the larger offsets of the retry supersede these
+        self._staged_rerouted = {}
 
     # ---------------------------------------------------------------------------- one event
 
@@ -297,14 +318,20 @@ class ConsentAgent:
         while True:
             try:
                 self.rerouter.produce(msg.topic(), key=kb, value=msg.value(), headers=headers,
-                                      on_delivery=self._on_reroute)
+                                      on_delivery=self._on_reroute_from(msg.partition()))
                 break
             except BufferError:
                 self.rerouter.poll(0.01)
 
-    def _on_reroute(self, err: KafkaError | None, _msg: Message) -> None:
-        if err is not None:
-            self._reroute_errors.append(str(err))
+    def _on_reroute_from(self, source: int) -> Callable[[KafkaError | None, Message], None]:
+        def delivered(err: KafkaError | None, msg: Message) -> None:
+            if err is not None:
+                self._reroute_errors.append(str(err))
+                return
+            target = f"{self.base[msg.topic()]}:{msg.partition()}"
+            moved = self._staged_rerouted.setdefault(source, {})
+            moved[target] = max(moved.get(target, 0), msg.offset() + 1)
+        return delivered
 
     def _flush_reroutes(self) -> None:
         """Re-routed copies must be durable before the marker covering their originals."""

@@ -88,9 +88,11 @@ def profile_record(*, key: str, email: str, event: Any) -> bytes:
     return orjson.dumps(doc)
 
 
-def progress_marker(partition: int, applied: dict[str, int], now: datetime) -> tuple[bytes, bytes]:
+def progress_marker(partition: int, applied: dict[str, int], rerouted: dict[str, int],
+                    now: datetime) -> tuple[bytes, bytes]:
     return PROGRESS_KEY, orjson.dumps({"record": "consent.progress", "partition": partition,
-                                       "applied": applied, "at": now.isoformat()})
+                                       "applied": applied, "rerouted": rerouted,
+                                       "at": now.isoformat()})
 
 
 REVIEW_NAMESPACE = uuid.UUID("0f3a4d2e-7b1c-4e5f-9a8b-7c6d5e4f3a2b")

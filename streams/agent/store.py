@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 from confluent_kafka import Consumer, TopicPartition
 from rocksdict import Options, Rdict, WriteBatch
 
@@ -27,6 +28,7 @@ from streams.exceptions import StateRestoreFailed
 log = logging.getLogger("consent.streams.store")
 
 CHECKPOINT = b"\x00checkpoint"
+REROUTED = b"\x00rerouted"
 RESTORE_BATCH = 5_000
 RESTORE_TIMEOUT_S = 1_800.0
 
@@ -50,6 +52,20 @@ class PartitionStore:
 
     def stage(self, key: bytes, value: bytes) -> None:
         self.staged[key] = value
+
+    def rerouted(self) -> dict[str, int]:
+        raw = self._db.get(REROUTED)
+        return dict(orjson.loads(raw)) if raw else {}
+
+    def stage_rerouted(self, rerouted: dict[str, int]) -> None:
+        self.staged[REROUTED] = orjson.dumps(rerouted)
+
+    def merge_rerouted(self, rerouted: dict[str, int]) -> None:
+        """From a marker read back in a restore: a previous owner's re-routes count too."""
+        mine = self.rerouted()
+        merged = {k: max(v, mine.get(k, 0)) for k, v in rerouted.items()}
+        if any(mine.get(k) != v for k, v in merged.items()):
+            self._db[REROUTED] = orjson.dumps({**mine, **merged})
 
     def checkpoint(self) -> int:
         raw = self._db.get(CHECKPOINT)
@@ -152,7 +168,11 @@ class StateStores:
                 p = m.partition()
                 position[p] = max(position[p], m.offset() + 1)
                 key = m.key()
-                if key is not None and key != PROGRESS_KEY:
+                if key == PROGRESS_KEY:
+                    rerouted = orjson.loads(m.value() or b"{}").get("rerouted")
+                    if rerouted:
+                        self.by_partition[p].merge_rerouted(rerouted)
+                elif key is not None:
                     per.setdefault(p, []).append((key, m.value()))
             # past transaction markers at the end of a partition
             for tp in reader.position([TopicPartition(topic, p) for p in position]):

@@ -5,9 +5,11 @@ not mean the filter has seen it. After reading a batch, the barrier:
 1. takes the end offsets of every partition of every consent input topic (an opt-out produced
    under a wrong key sits on some other partition), and waits until the agent's progress
    markers have passed them all, and the replica of each request partition is restored;
-2. takes the end offsets of the request partitions again and waits for those too: the agent
-   re-routes a mis-keyed event before the marker that covers it becomes visible, so the copy
-   is below these second offsets.
+2. waits until each request partition is applied through the last re-routed copy that any
+   partition's marker reports for it: the agent re-routes a mis-keyed event, learns the copy's
+   offset, and only then writes the marker that covers the original, so every copy of an event
+   acknowledged before the request is below that position. (It used to take a second round
+   of end offsets for this; the markers carry it for free.)
 
 The wait lasts while the consent side makes progress: a backlog of any size is worked through.
 Only when nothing moves (no marker advances, nothing is read) for `stall_s` does it raise
@@ -39,11 +41,11 @@ class Barrier:
     def wait(self, request_partitions: set[int], keep_alive: KeepAlive) -> bool:
         """True once requests on these partitions may be decided; False after a rebalance."""
         everywhere = [(self.topics[t], p) for t in INPUT_TOPICS for p in range(self.partitions)]
-        first = self.ends.query(everywhere)
-        if not self._until(first, request_partitions, keep_alive):
+        if not self._until(self.ends.query(everywhere), request_partitions, keep_alive):
             return False
-        own = [(self.topics[t], p) for t in INPUT_TOPICS for p in request_partitions]
-        return self._until(self.ends.query(own), request_partitions, keep_alive)
+        copies = {(self.topics[t], p): self.replica.rerouted.get((t, p), 0)
+                  for t in INPUT_TOPICS for p in request_partitions}
+        return self._until(copies, request_partitions, keep_alive)
 
     def behind(self, ends: dict[tuple[str, int], int], request_partitions: set[int]
                ) -> list[tuple[str, int]]:

@@ -37,6 +37,9 @@ class ConsentReplica:
         self.partitions = partitions
         self._end_offsets = end_offsets
         self.applied: dict[int, dict[str, int]] = {p: {} for p in range(partitions)}
+        # (topic, target partition) -> the offset after the last re-routed copy written there,
+        # the largest any partition's marker reported
+        self.rerouted: dict[tuple[str, int], int] = {}
         self.contacts: dict[int, dict[bytes, tuple[Row, str]]] = {}
         self._rows: dict[bytes, tuple[Row, str]] = {}
         self._restoring: dict[int, int] = {}
@@ -81,11 +84,16 @@ class ConsentReplica:
             p = m.partition()
             key = m.key()
             if key == PROGRESS_KEY:
-                marker = orjson.loads(m.value())["applied"]
+                marker = orjson.loads(m.value())
                 have = applied[p]
-                for topic, offset in marker.items():
+                for topic, offset in marker["applied"].items():
                     if offset > have.get(topic, -1):
                         have[topic] = offset
+                for target, offset in marker.get("rerouted", {}).items():
+                    topic, _, part = target.rpartition(":")
+                    tp = (topic, int(part))
+                    if offset > self.rerouted.get(tp, -1):
+                        self.rerouted[tp] = offset
             else:
                 mine = contacts.get(p)
                 if mine is not None and key is not None:
