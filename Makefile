@@ -41,7 +41,7 @@ status: install
 	$(BIN)/consent stack status
 
 lint: install
-	$(BIN)/ruff check schemas streams sinks sources ops bench tests deploy
+	$(BIN)/ruff check schemas consent_table streams sinks sources ops bench tests deploy
 
 schemas: install       ## regenerate schemas/json after changing a model
 	$(BIN)/python -m schemas.export

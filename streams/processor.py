@@ -31,13 +31,12 @@ from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from consent_table.barrier import KeepAlive
 from schemas.settings import ClientSettings
 from streams.exceptions import TransactionFailed
 
 log = logging.getLogger("consent.streams.processor")
 
-KeepAlive = Callable[[], bool]
-"""Call during a long wait; returns False once a rebalance made the held batch stale."""
 
 RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 

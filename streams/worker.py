@@ -18,14 +18,14 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 from prometheus_client import start_http_server
 
+from consent_table.barrier import Barrier
+from consent_table.end_offsets import EndOffsets
+from consent_table.replica import ConsentReplica
 from schemas.exceptions import ConsentError
 from schemas.topics import CONSENT_STATE, INPUT_TOPICS, MAIL_REQUESTS, all_specs, topic_name
 from streams.agent.agent import ConsentAgent
 from streams.agent.store import StateStores
-from streams.filter.barrier import Barrier
-from streams.filter.replica import ConsentReplica
 from streams.filter.send_filter import SendFilter, consent_topics
-from streams.filter.watermarks import EndOffsets
 from streams.metrics import StreamMetrics
 from streams.policy import Policy, load_policy
 from streams.processor import TransactionalLoop

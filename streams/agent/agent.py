@@ -97,7 +97,7 @@ class ConsentAgent:
         self._reroute_errors: list[str] = []
         # per source partition: "topic:partition" -> next offset after the last re-routed copy
         # written there; carried in every marker of the source partition, so the send filter
-        # knows how far the target partition must be applied (streams.filter.barrier)
+        # knows how far the target partition must be applied (consent_table.barrier)
         self.rerouted: dict[int, dict[str, int]] = {}
         self._staged_rerouted: dict[int, dict[str, int]] = {}
 
