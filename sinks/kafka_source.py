@@ -43,8 +43,8 @@ def install_stop_handlers(stop: threading.Event) -> None:
 
 class TrackedConsumer:
     def __init__(self, settings: SinkSettings, name: str, topics: list[str],
-                 connect: Connect, on_connect: Callable[[psycopg.Connection], None] | None = None
-                 ) -> None:
+                 connect: Connect, on_connect: Callable[[psycopg.Connection], None] | None = None,
+                 on_assigned: Callable[[list[TopicPartition]], None] | None = None) -> None:
         self.name = name
         self._connect = connect
         self._on_connect = on_connect
@@ -56,6 +56,7 @@ class TrackedConsumer:
         self.topics = [settings.topic(t) for t in topics]
         self.consumed = 0
         self._fatal: KafkaError | None = None
+        self._on_assigned = on_assigned
 
     def _fresh_connection(self) -> psycopg.Connection:
         conn = self._connect()
@@ -74,6 +75,8 @@ class TrackedConsumer:
             if (tp.topic, tp.partition) in stored:
                 tp.offset = stored[(tp.topic, tp.partition)]
         consumer.assign(tps)
+        if self._on_assigned is not None:
+            self._on_assigned(tps)
 
     def _positions(self) -> dict[tuple[str, int], int]:
         rows = self.conn.execute(

@@ -127,8 +127,17 @@ def test_only_the_worker_has_prefixed_grants() -> None:
     assert prefixed == {"worker"}
 
 
-def test_grants_are_only_read_and_write() -> None:
-    assert {g.operation for g in grants("", "consent")} == {Operation.READ, Operation.WRITE}
+def test_grants_are_only_read_write_and_describe() -> None:
+    assert {g.operation for g in grants("", "consent")} == {Operation.READ, Operation.WRITE,
+                                                           Operation.DESCRIBE}
+
+
+def test_only_the_mailer_may_see_topics_it_cannot_read_and_only_the_consent_inputs() -> None:
+    """DESCRIBE alone is for the mailer's barrier (end offsets), never a way to read data."""
+    seers = {p.name: set(p.describes) for p in PRINCIPALS if p.describes}
+    assert seers == {"mailer": set(INPUT_TOPICS)}
+    described = [g for g in grants("", "consent") if g.operation is Operation.DESCRIBE]
+    assert {g.name for g in described} == set(INPUT_TOPICS)
 
 
 def test_grants_are_deterministic_and_without_duplicates() -> None:
