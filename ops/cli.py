@@ -5,7 +5,7 @@ and keeps its traceback.
 """
 
 import argparse
-import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -191,8 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.loglevel.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ops.logs import configure
+
+    configure(args.command, os.environ.get("CONSENT_LOG_LEVEL", args.loglevel))
     handler: Handler = args.func
     try:
         code = handler(args)

@@ -11,6 +11,7 @@ its file says. The file is read once, when the settings are made, so a missing f
 component at start rather than at its first connection.
 """
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.client_properties import ClientProperties, load_client_properties
 from schemas.contact import check_key_secret
+
+KAFKA_LOG = logging.getLogger("consent.kafka")
 
 
 class ClientSettings(BaseSettings):
@@ -62,8 +65,13 @@ class ClientSettings(BaseSettings):
         return f"{self.topic_prefix}{name}"
 
     def to_librdkafka(self, **extra: Any) -> dict[str, Any]:
-        """The connection settings (client configuration file merged in), then `extra`."""
-        conf: dict[str, Any] = {"bootstrap.servers": self.kafka_bootstrap}
+        """The connection settings (client configuration file merged in), then `extra`.
+
+        librdkafka's own log lines go through Python logging (`consent.kafka`), so they come
+        out in the process's format (JSON for the daemons) instead of raw on stderr.
+        """
+        conf: dict[str, Any] = {"bootstrap.servers": self.kafka_bootstrap,
+                                "logger": KAFKA_LOG}
         if self._client_properties is not None:
             conf.update(self._client_properties.librdkafka())
         conf.update(extra)

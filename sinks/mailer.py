@@ -218,6 +218,8 @@ class Mailer:
                     self.failed += 1
                 else:
                     unreachable = True
+        log.debug("mailed a batch: %d records, %d refused, sent %d so far", len(records),
+                  len(refused), self.sent)
         if unreachable:
             raise RelayUnreachable(f"SMTP relay {self.settings.smtp_host}:"
                                    f"{self.settings.smtp_port} unreachable")

@@ -63,6 +63,8 @@ class PostgresWriter:
             rows = self._one_by_one(conn, msgs)
         self._record_failures(conn, rows.failures)
         self._count(rows)
+        log.debug("stored a batch: %d records, %d rows, %d failures", len(msgs), rows.count(),
+                  len(rows.failures))
 
     def _one_by_one(self, conn: psycopg.Connection, msgs: list[Message]) -> Rows:
         total = Rows()

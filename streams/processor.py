@@ -215,8 +215,11 @@ class TransactionalLoop:
                 self._abort_quietly()
                 raise
             if self._commit_or_abort(batch):
+                took = time.monotonic() - began
                 if self._on_transaction is not None:
-                    self._on_transaction(time.monotonic() - began)
+                    self._on_transaction(took)
+                log.debug("%s: committed %d records in, %d out in %.1f ms", self.name,
+                          len(batch), out.count, took * 1000)
                 return
             self.handler.aborted()
             if attempt == len(RETRY_DELAYS_S):
