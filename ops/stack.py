@@ -29,6 +29,7 @@ from rich.table import Table
 
 from ops.deployment import Deployment
 from ops.supervisor import REPO_ROOT, LocalInfra, Supervised, Supervisor, kind_of, stack
+from schemas.metrics_endpoint import DEFAULT_PORTS, serve
 
 console = Console()
 
@@ -94,7 +95,12 @@ class StackConfig:
         }
 
     def metrics_port(self, name: str) -> int:
-        return self.metrics_base_port + list(self.processes()).index(name)
+        """Each kind's documented default port, moved by the base (two stacks side by side);
+        the HTTP endpoints serve /metrics on their own port, the SMTP capture none."""
+        if name == "unsubscribe-server":
+            return self.unsubscribe_port
+        default = DEFAULT_PORTS.get(name)
+        return 0 if default is None else self.metrics_base_port + default - DEFAULT_PORTS["supervisor"]
 
 
 def _supervisor_pid(cfg: StackConfig) -> int | None:
@@ -140,7 +146,9 @@ def supervise() -> int:
                                           "CONSENT_METRICS_PORT": str(cfg.metrics_port(name))},
                              cfg.home / "logs")
                   for name, args in cfg.processes().items()]
-    Supervisor(components, cfg.state_file).run()
+    supervisor = Supervisor(components, cfg.state_file)
+    serve(supervisor.registry, cfg.metrics_port("supervisor"), "supervisor")
+    supervisor.run()
     return 0
 
 
@@ -191,8 +199,9 @@ def status() -> int:
         running = bool(c.get("running"))
         failed |= not running
         state = f"[green]running[/green] (pid {c.get('pid')})" if running else "[red]stopped[/red]"
+        port = cfg.metrics_port(name)
         table.add_row(name, state, str(c.get("restarts", "-")), str(c.get("last_exit", "-")),
-                      f"127.0.0.1:{cfg.metrics_port(name)}")
+                      f"http://127.0.0.1:{port}/metrics" if port else "-")
     infra = subprocess.run(["bash", str(REPO_ROOT / "deploy/local/stack.sh"), "status"],
                            env={**os.environ, **cfg.infra_env()}, capture_output=True,
                            text=True, check=False)

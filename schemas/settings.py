@@ -39,8 +39,9 @@ class ClientSettings(BaseSettings):
         default=SecretStr(""), description="HMAC secret of contact keys and unsubscribe tokens; "
         "required (the local stack generates one per instance)")
     environment: str = Field(default="development", description="`production` refuses dev defaults")
-    metrics_port: int = Field(default=0, ge=0, le=65535,
-                              description="port of this process's /metrics on 127.0.0.1; 0 = none")
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="port of this process's /metrics on "
+        "127.0.0.1; unset: the kind's default (schemas.metrics_endpoint); 0: none")
     kafka_client_config: Path | None = Field(
         default=None, description="librdkafka properties file with this principal's connection "
         "settings (bootstrap, SASL, TLS); its bootstrap.servers wins over kafka_bootstrap")

@@ -31,10 +31,11 @@ from email.utils import parseaddr
 import aiosmtplib
 import psycopg
 from confluent_kafka import Message
-from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
 
 from schemas.contact import KeyHasher
+from schemas.metrics_endpoint import serve
 from schemas.records import OutboxRecord
 from sinks.db import connect
 from sinks.exceptions import SinkError
@@ -58,6 +59,8 @@ class MailerMetrics:
                              registry=r)
         self.failures = Counter("consent_mailer_failures_total",
                                 "Outbox records the mailer could not use", ["kind"], registry=r)
+        self.lag = Gauge("consent_mailer_lag_records", "Outbox records not yet read by the mailer",
+                         registry=r)
         self.stopped = Counter("consent_mails_stopped_at_send_total",
                                "Forwarded mails not sent: consent changed before SMTP",
                                ["purpose", "reason"], registry=r)
@@ -234,12 +237,11 @@ def run_mailer(settings: SinkSettings, stop: threading.Event | None = None) -> N
 
 async def _run(settings: SinkSettings, stop: threading.Event) -> None:
     mailer = Mailer(settings)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="127.0.0.1",
-                          registry=mailer.metrics.registry)
+    serve(mailer.metrics.registry, settings.metrics_port, "mailer")
     check = SendCheck(settings, settings.group_id(CONSUMER_NAME))
     source = TrackedConsumer(settings, CONSUMER_NAME, ["mail-outbox"], lambda: connect(settings),
-                             on_assigned=check.on_assign)
+                             on_assigned=check.on_assign,
+                             on_lag=lambda _topic, n: mailer.metrics.lag.set(n))
     claims = connect(settings)
     keep_alive = paused_poll(source.consumer)
     source.subscribe()
