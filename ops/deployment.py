@@ -13,7 +13,7 @@ Who runs as what (README, "Security and data protection"):
 | `consent worker`, `consent filter` | worker | — |
 | `consent sink postgres` | postgres-sink | consent_sink |
 | `consent sink mailer` | mailer | consent_mailer |
-| `consent unsubscribe-server` | unsubscribe | — |
+| `consent unsubscribe-server` | unsubscribe | consent_unsubscribe (the preference centre's read) |
 | `consent lookup`, `consent review` (listing) | — | consent_reader |
 | `consent review confirm/reverse`, `import-suppressions` | preference-centre | consent_reader |
 | `consent disclose` | dpo | consent_dpo |
@@ -41,7 +41,7 @@ IDENTITIES: dict[str, tuple[str | None, str | None]] = {
     "filter": ("worker", None),
     "postgres-sink": ("postgres-sink", "consent_sink"),
     "mailer": ("mailer", "consent_mailer"),
-    "unsubscribe-server": ("unsubscribe", None),
+    "unsubscribe-server": ("unsubscribe", "consent_unsubscribe"),
     "lookup": (None, "consent_reader"),
     "review": ("preference-centre", "consent_reader"),
     "import": ("preference-centre", None),
