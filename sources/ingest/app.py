@@ -19,7 +19,9 @@ What each answer means, and why:
   (DESIGN.md, semantics 1): a support message saying "stop emailing me" answered 200 is
   honoured by every mail request appended after it.
 - 503 with `Retry-After`: the broker did not acknowledge in time (or refused). Nothing is
-  claimed; the provider's retry carries the same delivery id and so becomes the same event.
+  claimed; the provider's retry carries the same delivery id and so becomes the same event,
+  even when the first attempt's record reached the broker after all (librdkafka keeps
+  retrying it after we stopped waiting).
 
 The access log is one JSON line per request with the route pattern, the configured source name,
 status, outcome and duration: no query string, no body, no client address, never the path a
@@ -203,8 +205,7 @@ async def _unexpected_errors(request: web.Request,
         raise
     except Exception as exc:  # noqa: BLE001 - last resort, see docstring
         log.error("unexpected error on %s: %s", request.method, type(exc).__name__)
-        request[REQUEST] = {"source": "-", "outcome": "error"}
-        return web.json_response({"error": "internal error"}, status=500)
+        return _answer(request, "-", "error", 500, {"error": "internal error"})
 
 
 async def _no_store(_request: web.Request, response: StreamResponse) -> None:

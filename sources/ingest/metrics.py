@@ -8,7 +8,8 @@ words. No contact key, delivery id or event id is ever a label.
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 OUTCOMES = ("accepted", "unknown_source", "too_large", "missing_signature", "bad_signature",
-            "stale_timestamp", "invalid", "ack_timeout", "publish_failed", "dead_letter_failed")
+            "stale_timestamp", "invalid", "ack_timeout", "publish_failed", "dead_letter_failed",
+            "error")
 """Every `outcome` label value: one per way a request ends (README, Operations)."""
 
 

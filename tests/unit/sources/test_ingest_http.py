@@ -111,16 +111,6 @@ def post(app: web.Application, path: str, body: bytes, headers: dict[str, str] |
     return out[0]
 
 
-def metric_lines(app: web.Application) -> str:
-    out: list[str] = []
-
-    async def scenario(client: TestClient) -> None:
-        out.append(await (await client.get("/metrics")).text())
-
-    with_client(app, scenario)
-    return out[0]
-
-
 # ------------------------------------------------------------------------- accepted events
 
 
@@ -548,8 +538,16 @@ def test_a_bug_is_a_plain_500_without_details(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr("sources.ingest.app.build_event", broken)
     send = FakeSend()
     body = raw(PURCHASE)
-    status, _h, answer = post(app_with(send), "/webhooks/shop/purchase", body, signed(body))
-    assert (status, answer) == (500, {"error": "internal error"})
+    out: list[Any] = []
+
+    async def scenario(client: TestClient) -> None:
+        resp = await client.post("/webhooks/shop/purchase", data=body, headers=signed(body))
+        out.extend([resp.status, await resp.json()])
+        out.append(await (await client.get("/metrics")).text())
+
+    with_client(app_with(send), scenario)
+    assert out[:2] == [500, {"error": "internal error"}]
+    assert 'consent_ingest_requests_total{outcome="error",source="-"} 1.0' in out[2]
     assert EMAIL not in caplog.text
     assert send.sent == []
 
