@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: install browser demo test test-unit test-integration bench up down status lint schemas clean
+.PHONY: install browser chaos demo test test-unit test-integration bench up down status lint schemas clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -34,8 +34,11 @@ test-integration: install browser
 bench: install         ## send-filter throughput vs a bare pass-through; writes bench/results/
 	$(BIN)/consent bench
 
-up: install            ## broker, database and every pipeline process in the background
-	$(BIN)/consent stack up
+up: install            ## broker, database and every pipeline process in the background (CLUSTER=3: three brokers)
+	$(if $(CLUSTER),LOCAL_KAFKA_BROKERS=$(CLUSTER) )$(BIN)/consent stack up
+
+chaos: install         ## 10,000 opt-out/request pairs under every fault, on three brokers (exit 1 on a leak)
+	$(BIN)/consent chaos --brokers 3
 
 down:                  ## stop what `make up` started
 	@if [ -x $(BIN)/consent ]; then $(BIN)/consent stack down; else bash deploy/local/stack.sh down-infra; fi

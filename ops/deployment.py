@@ -113,6 +113,7 @@ class Deployment:
             "CONSENT_DB_SCHEMA": self.db_schema,
             "CONSENT_DATA_DIR": str(self.data_dir),
             "CONSENT_KEY_SECRET": self.key_secret,
+            "CONSENT_REPLICATION_FACTOR": str(self.infra.replication_factor),
         }
         return env
 
@@ -131,7 +132,7 @@ class Deployment:
 
     def _fields(self) -> dict[str, Any]:
         return {"kafka_bootstrap": self.infra.bootstrap, "topic_prefix": self.prefix,
-                "key_secret": self.key_secret,
+                "key_secret": self.key_secret, "replication_factor": self.infra.replication_factor,
                 "kafka_client_config": self.infra.admin_config if self.infra.secured else None}
 
     def admin_settings(self) -> StreamSettings:

@@ -31,9 +31,26 @@ from rich.table import Table
 
 from ops.deployment import INGEST_SECRETS_FILE, Deployment
 from ops.supervisor import REPO_ROOT, LocalInfra, Supervised, Supervisor, kind_of, stack
+from schemas.exceptions import ConfigError
 from schemas.metrics_endpoint import DEFAULT_PORTS, serve
 
 console = Console()
+
+
+def _brokers(instance: str) -> int:
+    """`LOCAL_KAFKA_BROKERS` (`make up CLUSTER=3`), else the count the instance last started
+    with (deploy/local/kafka.sh records it), so `make status`/`make down`/`consent stack env`
+    follow a running cluster without being told."""
+    value = os.environ.get("LOCAL_KAFKA_BROKERS")
+    if value is None:
+        local = Path(os.environ.get("CONSENT_LOCAL_DIR", REPO_ROOT / ".local"))
+        try:
+            value = (local / instance / "kafka" / "brokers").read_text(encoding="utf-8").strip()
+        except OSError:
+            value = "1"
+    if value not in ("1", "3"):
+        raise ConfigError(f"LOCAL_KAFKA_BROKERS must be 1 or 3, not {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,7 @@ class StackConfig:
     ingest_port: int
     smtp_port: int
     metrics_base_port: int
+    brokers: int = 1
 
     @classmethod
     def from_env(cls) -> "StackConfig":
@@ -57,7 +75,8 @@ class StackConfig:
                    unsubscribe_port=int(e.get("CONSENT_UNSUBSCRIBE_PORT", "8089")),
                    ingest_port=int(e.get("CONSENT_INGEST_PORT", "8090")),
                    smtp_port=int(e.get("CONSENT_SMTP_PORT", "8025")),
-                   metrics_base_port=int(e.get("CONSENT_METRICS_BASE_PORT", "9300")))
+                   metrics_base_port=int(e.get("CONSENT_METRICS_BASE_PORT", "9300")),
+                   brokers=_brokers(e.get("CONSENT_INSTANCE", "dev")))
 
     @property
     def home(self) -> Path:
@@ -69,7 +88,7 @@ class StackConfig:
 
     def infra(self) -> LocalInfra:
         return LocalInfra(self.instance, self.kafka_port, self.controller_port, self.pg_port,
-                          secured=True)
+                          secured=True, brokers=self.brokers)
 
     def infra_env(self) -> dict[str, str]:
         return self.infra().env

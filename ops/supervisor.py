@@ -38,6 +38,7 @@ def stack(command: str, env: dict[str, str]) -> None:
 class LocalInfra:
     """Broker + PostgreSQL of one local instance; stops them on exit if it started them.
 
+    `brokers=3` starts a three-node KRaft cluster (`LOCAL_KAFKA_BROKERS=3`) instead of one node.
     `secured=True` starts them with `LOCAL_KAFKA_SECURITY=sasl_ssl` and `LOCAL_PG_ROLES=1`
     (deploy/local/env.sh): the admin's client file, the principals' files (once `ops.access`
     made them) and the roles' DSNs are then under `instance_dir`. Either way the mode is set
@@ -45,7 +46,9 @@ class LocalInfra:
     """
 
     def __init__(self, instance: str, kafka_port: int, controller_port: int, pg_port: int,
-                 *, secured: bool = False) -> None:
+                 *, secured: bool = False, brokers: int = 1) -> None:
+        if brokers not in (1, 3):
+            raise InfraError(f"a local Kafka has 1 or 3 brokers, not {brokers}")
         self.env = {
             "CONSENT_INSTANCE": instance,
             "LOCAL_KAFKA_PORT": str(kafka_port),
@@ -54,9 +57,14 @@ class LocalInfra:
             "CONSENT_PYTHON": sys.executable,
             "LOCAL_KAFKA_SECURITY": "sasl_ssl" if secured else "plaintext",
             "LOCAL_PG_ROLES": "1" if secured else "0",
+            "LOCAL_KAFKA_BROKERS": str(brokers),
         }
         self.secured = secured
-        self.bootstrap = f"127.0.0.1:{kafka_port}"
+        self.brokers = brokers
+        # node i listens on kafka_port + 10*(i-1) (deploy/local/env.sh)
+        self.bootstrap = ",".join(f"127.0.0.1:{kafka_port + 10 * n}" for n in range(brokers))
+        # three brokers: every topic on all three, writes acknowledged by two (min ISR, kafka.sh)
+        self.replication_factor = 3 if brokers == 3 else 1
         local = Path(os.environ.get("CONSENT_LOCAL_DIR", REPO_ROOT / ".local"))
         self.instance_dir = (local if local.is_absolute() else Path.cwd() / local) / instance
         self.clients_dir = self.instance_dir / "clients"

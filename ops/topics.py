@@ -12,6 +12,13 @@ from schemas.settings import ClientSettings
 from schemas.topics import all_specs, topic_name
 
 
+def durability_config(settings: ClientSettings) -> dict[str, str]:
+    """With replicas, a write is acknowledged (acks=all) only once two of them hold it, so one
+    broker lost never loses an acknowledged opt-out and one broker down never stops writes."""
+    rf = settings.replication_factor
+    return {"min.insync.replicas": str(min(2, max(1, rf - 1)))}
+
+
 def create_topics(settings: ClientSettings, timeout: float = 30.0) -> dict[str, str]:
     """Create missing topics; return name → "created" | "exists". Raises on a layout mismatch."""
     admin = AdminClient(settings.to_librdkafka())
@@ -32,9 +39,8 @@ def create_topics(settings: ClientSettings, timeout: float = 30.0) -> dict[str, 
                 )
             result[name] = "exists"
         else:
-            wanted.append(
-                NewTopic(name, settings.partitions, settings.replication_factor, config=spec.config)
-            )
+            wanted.append(NewTopic(name, settings.partitions, settings.replication_factor,
+                                   config={**spec.config, **durability_config(settings)}))
     if wanted:
         for name, fut in admin.create_topics(wanted, operation_timeout=timeout).items():
             try:

@@ -14,6 +14,10 @@
 #   LOCAL_PG_DB / LOCAL_PG_USER / LOCAL_PG_PASSWORD  (default: consent/consent/consent;
 #                                the user and password are not used with LOCAL_PG_ROLES=1)
 #   LOCAL_KAFKA_SECURITY         plaintext | sasl_ssl (default: plaintext), see below
+#   LOCAL_KAFKA_BROKERS          1 | 3 (default: 1): three KRaft nodes (each broker and
+#                                controller), node i on LOCAL_KAFKA_PORT + 10*(i-1) and
+#                                LOCAL_KAFKA_CONTROLLER_PORT + 10*(i-1); replication factor 3,
+#                                min.insync.replicas 2 for every topic
 #   LOCAL_PG_ROLES               0 | 1 (default: 0), see below
 #   KAFKA_LIBS                   broker jars, shared by all instances
 #                                (default: $CONSENT_LOCAL_DIR/kafka-4.1.1/libs)
@@ -60,6 +64,7 @@ esac
 : "${LOCAL_PG_PASSWORD:=consent}"
 : "${LOCAL_KAFKA_SECURITY:=plaintext}"
 : "${LOCAL_PG_ROLES:=0}"
+: "${LOCAL_KAFKA_BROKERS:=1}"
 
 KAFKA_VERSION="4.1.1"
 : "${KAFKA_LIBS:=$CONSENT_LOCAL_DIR/kafka-$KAFKA_VERSION/libs}"
@@ -72,14 +77,18 @@ LOCAL_CLIENTS_DIR="$LOCAL_INSTANCE_DIR/clients"   # <principal>.properties (sasl
 LOCAL_KAFKA_ADMIN_CONFIG="$LOCAL_CLIENTS_DIR/admin.properties"
 LOCAL_PG_ROLES_DIR="$LOCAL_PG_DIR/roles"          # <role>.url and <role>.password (roles mode)
 
-# What the project's code and tests connect to.
-LOCAL_KAFKA_BOOTSTRAP="127.0.0.1:$LOCAL_KAFKA_PORT"
+# What the project's code and tests connect to: every node's client port.
+LOCAL_KAFKA_BOOTSTRAP=""
+for ((__node = 0; __node < LOCAL_KAFKA_BROKERS; __node++)); do
+  LOCAL_KAFKA_BOOTSTRAP+="${LOCAL_KAFKA_BOOTSTRAP:+,}127.0.0.1:$((LOCAL_KAFKA_PORT + 10 * __node))"
+done
+unset __node
 LOCAL_PG_DSN="postgresql://$LOCAL_PG_USER:$LOCAL_PG_PASSWORD@127.0.0.1:$LOCAL_PG_PORT/$LOCAL_PG_DB"
 
 export CONSENT_LOCAL_DIR CONSENT_INSTANCE LOCAL_KAFKA_PORT LOCAL_KAFKA_CONTROLLER_PORT \
   LOCAL_PG_PORT LOCAL_PG_DB LOCAL_PG_USER LOCAL_PG_PASSWORD KAFKA_LIBS \
   LOCAL_KAFKA_BOOTSTRAP LOCAL_PG_DSN LOCAL_KAFKA_SECURITY LOCAL_PG_ROLES \
-  LOCAL_CLIENTS_DIR LOCAL_KAFKA_ADMIN_CONFIG LOCAL_PG_ROLES_DIR
+  LOCAL_CLIENTS_DIR LOCAL_KAFKA_ADMIN_CONFIG LOCAL_PG_ROLES_DIR LOCAL_KAFKA_BROKERS
 
 # ---------------------------------------------------------------------------
 # Small helpers shared by the scripts (prefixed to stay out of the way when
@@ -110,6 +119,8 @@ local_check_settings() {
     || local_die "CONSENT_LOCAL_DIR='$CONSENT_LOCAL_DIR' must not contain spaces or quotes"
   [[ "$LOCAL_KAFKA_SECURITY" == plaintext || "$LOCAL_KAFKA_SECURITY" == sasl_ssl ]] \
     || local_die "LOCAL_KAFKA_SECURITY='$LOCAL_KAFKA_SECURITY' must be plaintext or sasl_ssl"
+  [[ "$LOCAL_KAFKA_BROKERS" == 1 || "$LOCAL_KAFKA_BROKERS" == 3 ]] \
+    || local_die "LOCAL_KAFKA_BROKERS='$LOCAL_KAFKA_BROKERS' must be 1 or 3"
   [[ "$LOCAL_PG_ROLES" == 0 || "$LOCAL_PG_ROLES" == 1 ]] \
     || local_die "LOCAL_PG_ROLES='$LOCAL_PG_ROLES' must be 0 or 1"
 }

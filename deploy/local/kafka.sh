@@ -5,10 +5,14 @@
 #   deploy/local/kafka.sh start    fetch, configure, format storage (first time), start, wait ready
 #   deploy/local/kafka.sh stop     controlled shutdown (SIGTERM, then SIGKILL after 30 s)
 #   deploy/local/kafka.sh status   exit 0 if running, 3 if stopped
+#   deploy/local/kafka.sh stop-node N / start-node N   one node of a LOCAL_KAFKA_BROKERS=3
+#                                  cluster (fault drills: `consent chaos`)
 #
 # Settings (ports, instance, directories, LOCAL_KAFKA_SECURITY): see env.sh.
 # Instance layout: $CONSENT_LOCAL_DIR/$CONSENT_INSTANCE/kafka/
 #   server.properties, log4j2.properties, kafka.pid, data/ (log.dirs), logs/ (server.log, kafka.out)
+#   (with LOCAL_KAFKA_BROKERS=3 each node has those in node1/, node2/, node3/, and cluster.id
+#   holds the id all three were formatted with)
 #   security      the mode the storage was formatted in (plaintext or sasl_ssl)
 #   tls/          (sasl_ssl) ca.crt, broker.crt, broker.pem (key + chain, mode 600)
 #   secrets/      (sasl_ssl) admin.password, broker.password (mode 600)
@@ -41,21 +45,48 @@ JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 READY_TIMEOUT=90
 STOP_TIMEOUT=30
 
-PROPS="$LOCAL_KAFKA_DIR/server.properties"
 LOG4J_CONF="$LOCAL_KAFKA_DIR/log4j2.properties"
 TOOLS_LOG4J_CONF="$LOCAL_KAFKA_DIR/tools-log4j2.properties"
-PID_FILE="$LOCAL_KAFKA_DIR/kafka.pid"
-DATA_DIR="$LOCAL_KAFKA_DIR/data"
-LOG_DIR="$LOCAL_KAFKA_DIR/logs"
-SERVER_LOG="$LOG_DIR/server.log"
-OUT_LOG="$LOG_DIR/kafka.out"
+CLUSTER_ID_FILE="$LOCAL_KAFKA_DIR/cluster.id"
+
+# select_node N : point the per-node globals at node N (1-based). A single broker keeps the
+# layout it always had; a cluster puts each node in a folder of its own.
+select_node() {
+  NODE="$1"
+  if ((LOCAL_KAFKA_BROKERS == 1)); then
+    NODE_DIR="$LOCAL_KAFKA_DIR"
+  else
+    NODE_DIR="$LOCAL_KAFKA_DIR/node$NODE"
+  fi
+  NODE_PORT=$((LOCAL_KAFKA_PORT + 10 * (NODE - 1)))
+  NODE_CONTROLLER_PORT=$((LOCAL_KAFKA_CONTROLLER_PORT + 10 * (NODE - 1)))
+  NODE_ADDRESS="127.0.0.1:$NODE_PORT"
+  PROPS="$NODE_DIR/server.properties"
+  PID_FILE="$NODE_DIR/kafka.pid"
+  DATA_DIR="$NODE_DIR/data"
+  LOG_DIR="$NODE_DIR/logs"
+  SERVER_LOG="$LOG_DIR/server.log"
+  OUT_LOG="$LOG_DIR/kafka.out"
+}
+select_node 1
+
+# the controller quorum: every node is a voter
+quorum_voters() {
+  local n voters=""
+  for ((n = 1; n <= LOCAL_KAFKA_BROKERS; n++)); do
+    voters+="${voters:+,}$n@127.0.0.1:$((LOCAL_KAFKA_CONTROLLER_PORT + 10 * (n - 1)))"
+  done
+  echo "$voters"
+}
+
 MODE_FILE="$LOCAL_KAFKA_DIR/security"
+LAYOUT_FILE="$LOCAL_KAFKA_DIR/brokers" # how many nodes the instance was last started with
 TLS_DIR="$LOCAL_KAFKA_TLS_DIR"
 SECRETS_DIR="$LOCAL_KAFKA_DIR/secrets"
 CERT_DAYS=825 # regenerated (CA too) when less than a day is left
 
 usage() {
-  echo "usage: $0 {fetch|start|stop|status}" >&2
+  echo "usage: $0 {fetch|start|stop|status|stop-node N|start-node N}" >&2
   exit 2
 }
 
@@ -167,6 +198,31 @@ check_mode() {
     || local_die "instance '$CONSENT_INSTANCE' was created with LOCAL_KAFKA_SECURITY=$formatted, not $LOCAL_KAFKA_SECURITY; use another CONSENT_INSTANCE (or stop it and delete $LOCAL_KAFKA_DIR)"
 }
 
+# recorded_brokers : the node count the instance last started with (stop and status follow it,
+# so `make down` stops a cluster without being told it is one).
+recorded_brokers() {
+  local recorded=""
+  [[ -f "$LAYOUT_FILE" ]] && recorded="$(<"$LAYOUT_FILE")"
+  [[ "$recorded" == 1 || "$recorded" == 3 ]] && echo "$recorded" || echo "$LOCAL_KAFKA_BROKERS"
+}
+
+# check_layout : refuse to start N nodes while the instance runs with another count.
+check_layout() {
+  local recorded wanted="$LOCAL_KAFKA_BROKERS" n
+  recorded="$(recorded_brokers)"
+  if [[ "$recorded" != "$wanted" ]]; then
+    LOCAL_KAFKA_BROKERS="$recorded"
+    for ((n = 1; n <= recorded; n++)); do
+      select_node "$n"
+      running_pid >/dev/null \
+        && local_die "instance '$CONSENT_INSTANCE' runs with $recorded broker(s), not $wanted; stop it first (make down)"
+    done
+    LOCAL_KAFKA_BROKERS="$wanted"
+    select_node 1
+  fi
+  echo "$wanted" >"$LAYOUT_FILE"
+}
+
 # A CA and the broker's certificate (SAN 127.0.0.1 and localhost), made once per instance and
 # again when the certificate is about to expire. EC P-256 keys: quick to make and to use.
 ensure_tls() {
@@ -237,8 +293,8 @@ EOF
 listener_config() {
   if ! secured; then
     cat <<EOF
-listeners=PLAINTEXT://127.0.0.1:$LOCAL_KAFKA_PORT,CONTROLLER://127.0.0.1:$LOCAL_KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$LOCAL_KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$NODE_PORT,CONTROLLER://127.0.0.1:$NODE_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$NODE_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
@@ -247,8 +303,8 @@ EOF
   fi
   cat <<EOF
 # LOCAL_KAFKA_SECURITY=sasl_ssl: see the header of kafka.sh for who authenticates how.
-listeners=CLIENT://127.0.0.1:$LOCAL_KAFKA_PORT,CONTROLLER://127.0.0.1:$LOCAL_KAFKA_CONTROLLER_PORT
-advertised.listeners=CLIENT://127.0.0.1:$LOCAL_KAFKA_PORT
+listeners=CLIENT://127.0.0.1:$NODE_PORT,CONTROLLER://127.0.0.1:$NODE_CONTROLLER_PORT
+advertised.listeners=CLIENT://127.0.0.1:$NODE_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=CLIENT
 listener.security.protocol.map=CLIENT:SASL_SSL,CONTROLLER:SSL
@@ -271,25 +327,34 @@ super.users=User:admin;User:broker
 EOF
 }
 
+# One broker: internal topics cannot be replicated. Three: every topic on all three, and a
+# write acknowledged only once two have it (acks=all), so losing one broker loses nothing.
+replication_config() {
+  if ((LOCAL_KAFKA_BROKERS == 1)); then
+    printf '%s\n' offsets.topic.replication.factor=1 transaction.state.log.replication.factor=1 \
+      transaction.state.log.min.isr=1 share.coordinator.state.topic.replication.factor=1 \
+      share.coordinator.state.topic.min.isr=1
+  else
+    printf '%s\n' offsets.topic.replication.factor=3 transaction.state.log.replication.factor=3 \
+      transaction.state.log.min.isr=2 share.coordinator.state.topic.replication.factor=3 \
+      share.coordinator.state.topic.min.isr=2 default.replication.factor=3 min.insync.replicas=2
+  fi
+}
+
 write_config() {
   mkdir -p "$DATA_DIR" "$LOG_DIR"
   local tmp="$PROPS.tmp"
   local_private_file "$tmp" # it holds the broker's password when secured
   cat >>"$tmp" <<EOF
 # Written by deploy/local/kafka.sh on every start; edit env.sh settings, not this file.
-# Single-node KRaft: this process is both broker and controller.
+# KRaft, combined: this process is both a broker and a controller (node $NODE of $LOCAL_KAFKA_BROKERS).
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$LOCAL_KAFKA_CONTROLLER_PORT
+node.id=$NODE
+controller.quorum.voters=$(quorum_voters)
 $(listener_config)
 log.dirs=$DATA_DIR
 
-# One broker: internal topics cannot be replicated.
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+$(replication_config)
 group.initial.rebalance.delay.ms=0
 
 # Topics are created explicitly by the project (like in production).
@@ -346,12 +411,17 @@ format_storage() {
   fi
   local tools_opts=(-Xmx256m -Dlog4j2.configurationFile="$TOOLS_LOG4J_CONF" -cp "$KAFKA_LIBS/*")
   local cluster_id
-  cluster_id="$("$JAVA" "${tools_opts[@]}" kafka.tools.StorageTool random-uuid)"
-  [[ -n "$cluster_id" ]] || local_die "could not generate a cluster id"
+  if [[ -s "$CLUSTER_ID_FILE" ]]; then # the other nodes of this instance were formatted with it
+    cluster_id="$(<"$CLUSTER_ID_FILE")"
+  else
+    cluster_id="$("$JAVA" "${tools_opts[@]}" kafka.tools.StorageTool random-uuid)"
+    [[ -n "$cluster_id" ]] || local_die "could not generate a cluster id"
+    echo "$cluster_id" >"$CLUSTER_ID_FILE"
+  fi
   local_say "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id, $LOCAL_KAFKA_SECURITY) ..."
   # The arguments go through a java @argfile (mode 600, removed at once) so the super users'
   # passwords never appear on a command line, which every local user can read in /proc.
-  local argfile="$LOCAL_KAFKA_DIR/.format.args"
+  local argfile="$NODE_DIR/.format.args"
   local_private_file "$argfile"
   # shellcheck disable=SC2064  # expand $argfile now: it is local
   trap "rm -f '$argfile'" EXIT
@@ -382,53 +452,15 @@ wait_args() {
 wait_ready() { # wait_ready PID
   local extra
   mapfile -t extra < <(wait_args)
-  "$PYTHON" "$WAIT_KAFKA" "$LOCAL_KAFKA_BOOTSTRAP" --timeout "$READY_TIMEOUT" --pid "$1" \
+  "$PYTHON" "$WAIT_KAFKA" "$NODE_ADDRESS" --timeout "$READY_TIMEOUT" --pid "$1" \
     "${extra[@]}" >&2
 }
 
 # ----------------------------------------------------------------------------- commands
 
-start() {
-  local_check_settings
-  check_python
-  mkdir -p "$LOCAL_KAFKA_DIR"
-  take_lock 9 "$LOCAL_KAFKA_DIR/.lock"
-  check_mode
-  if secured; then
-    command -v openssl >/dev/null \
-      || local_die "openssl is needed for LOCAL_KAFKA_SECURITY=sasl_ssl (the broker's TLS certificates); install it (apt-get install openssl)"
-    ensure_secrets
-  fi
-
-  local pid
-  if pid="$(running_pid)"; then
-    if wait_ready "$pid" 2>/dev/null; then
-      local_say "already running (pid $pid) on $LOCAL_KAFKA_BOOTSTRAP"
-      return 0
-    fi
-    show_log_tail
-    local_die "broker process $pid is running but does not answer on $LOCAL_KAFKA_BOOTSTRAP; try: $0 stop"
-  fi
-  rm -f "$PID_FILE"
-
-  local port var
-  for var in LOCAL_KAFKA_PORT LOCAL_KAFKA_CONTROLLER_PORT; do
-    port="${!var}"
-    if local_port_in_use "$port"; then
-      local_die "port $port ($var) is already in use by another process; stop it or set $var to a free port"
-    fi
-  done
-
-  local started=$SECONDS
-  check_java
-  fetch
-  if secured; then
-    ensure_tls
-  fi
-  write_config
-  format_storage
-
-  local_say "starting broker on $LOCAL_KAFKA_BOOTSTRAP (controller 127.0.0.1:$LOCAL_KAFKA_CONTROLLER_PORT), logs in $LOG_DIR"
+# launch_node : start the selected node's java process in the background (no waiting).
+launch_node() {
+  local_say "starting node $NODE on $NODE_ADDRESS (controller 127.0.0.1:$NODE_CONTROLLER_PORT), logs in $LOG_DIR"
   local java_opts=(
     -Xms256m -Xmx1g
     -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
@@ -438,14 +470,12 @@ start() {
     -Dkafka.logs.dir="$LOG_DIR"
     -cp "$KAFKA_LIBS/*"
   )
-  {
-    echo "===== $(date '+%Y-%m-%d %H:%M:%S') starting broker (kafka.sh) ====="
-  } >>"$OUT_LOG"
+  echo "===== $(date '+%Y-%m-%d %H:%M:%S') starting broker (kafka.sh) =====" >>"$OUT_LOG"
   # Double fork + setsid: the broker is re-parented to init and gets its own
   # session, so it survives this script and Ctrl-C in the caller's terminal.
   # `bash -c 'echo $$ ...; exec ...'` records the pid of the process that becomes java.
   (
-    cd "$LOCAL_KAFKA_DIR"
+    cd "$NODE_DIR"
     # shellcheck disable=SC2016  # $$ and $@ are for the inner shell
     setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
       "$JAVA" "${java_opts[@]}" kafka.Kafka "$PROPS" \
@@ -453,22 +483,113 @@ start() {
   )
   local i
   for ((i = 0; i < 50; i++)); do
-    [[ -s "$PID_FILE" ]] && break
+    [[ -s "$PID_FILE" ]] && return 0
     sleep 0.1
   done
-  [[ -s "$PID_FILE" ]] || local_die "the broker did not start (no pid file); see $OUT_LOG"
-  pid="$(<"$PID_FILE")"
+  local_die "node $NODE did not start (no pid file); see $OUT_LOG"
+}
 
-  if ! wait_ready "$pid"; then
-    show_log_tail
-    if running_pid >/dev/null; then
-      local_say "stopping the broker that did not become ready"
-      stop >/dev/null 2>&1 || true
-    fi
-    rm -f "$PID_FILE"
-    local_die "the broker did not become ready on $LOCAL_KAFKA_BOOTSTRAP (full logs in $LOG_DIR)"
+# prepare_node : configure and format the selected node; 1 if it is already running.
+prepare_node() {
+  local pid
+  if pid="$(running_pid)"; then
+    return 1
   fi
-  local_say "running (pid $pid) on $LOCAL_KAFKA_BOOTSTRAP ($LOCAL_KAFKA_SECURITY); started in $((SECONDS - started))s"
+  rm -f "$PID_FILE"
+  local port
+  for port in "$NODE_PORT" "$NODE_CONTROLLER_PORT"; do
+    if local_port_in_use "$port"; then
+      local_die "port $port (node $NODE) is already in use by another process; stop it or set LOCAL_KAFKA_PORT / LOCAL_KAFKA_CONTROLLER_PORT to free ports"
+    fi
+  done
+  write_config
+  format_storage
+}
+
+start_common() {
+  local_check_settings
+  check_python
+  mkdir -p "$LOCAL_KAFKA_DIR"
+  take_lock 9 "$LOCAL_KAFKA_DIR/.lock"
+  select_node 1
+  check_mode
+  check_layout
+  if secured; then
+    command -v openssl >/dev/null \
+      || local_die "openssl is needed for LOCAL_KAFKA_SECURITY=sasl_ssl (the broker's TLS certificates); install it (apt-get install openssl)"
+    ensure_secrets
+  fi
+  check_java
+  fetch
+  if secured; then
+    ensure_tls
+  fi
+}
+
+# start NODES... : launch every node that is not running, then wait for each to be ready. A
+# cluster's nodes are all launched before any is awaited: none is ready without a quorum.
+start_nodes() {
+  local started=$SECONDS n launched=()
+  for n in "$@"; do
+    select_node "$n"
+    if prepare_node; then
+      launch_node
+      launched+=("$n")
+    fi
+  done
+  for n in "$@"; do
+    select_node "$n"
+    local pid
+    pid="$(<"$PID_FILE")"
+    if ! wait_ready "$pid"; then
+      show_log_tail
+      for n in "${launched[@]}"; do
+        select_node "$n"
+        stop_node >/dev/null 2>&1 || true
+      done
+      local_die "node $NODE did not become ready on $NODE_ADDRESS (full logs in $LOG_DIR)"
+    fi
+  done
+  if ((${#launched[@]} == 0)); then
+    local_say "already running on $LOCAL_KAFKA_BOOTSTRAP"
+  else
+    local_say "running on $LOCAL_KAFKA_BOOTSTRAP ($LOCAL_KAFKA_SECURITY, $LOCAL_KAFKA_BROKERS node(s)); started in $((SECONDS - started))s"
+  fi
+}
+
+start() {
+  start_common
+  local nodes=() n
+  for ((n = 1; n <= LOCAL_KAFKA_BROKERS; n++)); do nodes+=("$n"); done
+  start_nodes "${nodes[@]}"
+}
+
+# stop_node : controlled shutdown of the selected node (SIGTERM, then SIGKILL).
+stop_node() {
+  local pid
+  if ! pid="$(running_pid)"; then
+    rm -f "$PID_FILE"
+    return 0
+  fi
+  local_say "stopping node $NODE (pid $pid, controlled shutdown, up to ${STOP_TIMEOUT}s) ..."
+  kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+    running_pid >/dev/null || break
+    sleep 0.1
+  done
+  if running_pid >/dev/null; then
+    local_say "node $NODE did not exit within ${STOP_TIMEOUT}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+      running_pid >/dev/null || break
+      sleep 0.1
+    done
+    if running_pid >/dev/null; then
+      local_die "could not kill node $NODE (pid $pid)"
+    fi
+  fi
+  rm -f "$PID_FILE"
 }
 
 stop() {
@@ -477,55 +598,69 @@ stop() {
     return 0
   fi
   take_lock 9 "$LOCAL_KAFKA_DIR/.lock"
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"
-    local_say "not running"
-    return 0
-  fi
-  local_say "stopping broker (pid $pid, controlled shutdown, up to ${STOP_TIMEOUT}s) ..."
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-    running_pid >/dev/null || break
-    sleep 0.1
+  LOCAL_KAFKA_BROKERS="$(recorded_brokers)"
+  local n
+  for ((n = LOCAL_KAFKA_BROKERS; n >= 1; n--)); do
+    select_node "$n"
+    stop_node
   done
-  if running_pid >/dev/null; then
-    local_say "broker did not exit within ${STOP_TIMEOUT}s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      running_pid >/dev/null || break
-      sleep 0.1
-    done
-    if running_pid >/dev/null; then
-      local_die "could not kill broker pid $pid"
-    fi
-  fi
-  rm -f "$PID_FILE"
   local_say "stopped"
 }
 
-status() {
-  local pid extra
-  mapfile -t extra < <(wait_args)
-  if pid="$(running_pid)"; then
-    if "$PYTHON" "$WAIT_KAFKA" "$LOCAL_KAFKA_BOOTSTRAP" --timeout 2 --pid "$pid" "${extra[@]}" \
-      >/dev/null 2>&1; then
-      echo "kafka ($CONSENT_INSTANCE): running (pid $pid) on $LOCAL_KAFKA_BOOTSTRAP"
-    else
-      echo "kafka ($CONSENT_INSTANCE): running (pid $pid) but not answering on $LOCAL_KAFKA_BOOTSTRAP (starting up or stuck; see $LOG_DIR)"
-    fi
-    return 0
-  fi
-  echo "kafka ($CONSENT_INSTANCE): stopped"
-  return 3
+check_node_arg() { # check_node_arg N
+  [[ "${1:-}" =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= LOCAL_KAFKA_BROKERS)) \
+    || local_die "node must be 1..$LOCAL_KAFKA_BROKERS (LOCAL_KAFKA_BROKERS), not '${1:-}'"
 }
 
-[[ $# -eq 1 ]] || usage
+status() {
+  LOCAL_KAFKA_BROKERS="$(recorded_brokers)"
+  local n pid extra rc=0 states=()
+  mapfile -t extra < <(wait_args)
+  for ((n = 1; n <= LOCAL_KAFKA_BROKERS; n++)); do
+    select_node "$n"
+    if pid="$(running_pid)"; then
+      if "$PYTHON" "$WAIT_KAFKA" "$NODE_ADDRESS" --timeout 2 --pid "$pid" "${extra[@]}" \
+        >/dev/null 2>&1; then
+        states+=("node $n running (pid $pid) on $NODE_ADDRESS")
+      else
+        states+=("node $n running (pid $pid) but not answering on $NODE_ADDRESS (starting up or stuck; see $LOG_DIR)")
+      fi
+    else
+      states+=("node $n stopped")
+      rc=3
+    fi
+  done
+  if ((LOCAL_KAFKA_BROKERS == 1)); then
+    if ((rc == 0)); then
+      echo "kafka ($CONSENT_INSTANCE): running on $LOCAL_KAFKA_BOOTSTRAP"
+    else
+      echo "kafka ($CONSENT_INSTANCE): stopped"
+    fi
+  else
+    local IFS=';'
+    echo "kafka ($CONSENT_INSTANCE, $LOCAL_KAFKA_BROKERS nodes): ${states[*]}"
+  fi
+  return "$rc"
+}
+
+[[ $# -ge 1 ]] || usage
 case "$1" in
   fetch) fetch ;;
   start) start ;;
   stop) stop ;;
   status) status ;;
+  stop-node)
+    LOCAL_KAFKA_BROKERS="$(recorded_brokers)"
+    check_node_arg "${2:-}"
+    take_lock 9 "$LOCAL_KAFKA_DIR/.lock"
+    select_node "$2"
+    stop_node
+    local_say "node $2 stopped"
+    ;;
+  start-node)
+    check_node_arg "${2:-}"
+    start_common
+    start_nodes "$2"
+    ;;
   *) usage ;;
 esac

@@ -14,9 +14,13 @@ from pathlib import Path
 import pytest
 
 from ops.deployment import IDENTITIES, INGEST_SECRETS_FILE, Deployment
+from ops.exceptions import InfraError
 from ops.stack import StackConfig
 from ops.supervisor import LocalInfra, kind_of
+from ops.topics import durability_config
+from schemas.exceptions import ConfigError
 from schemas.principals import principal
+from schemas.settings import ClientSettings
 from sources.settings import IngestSettings
 
 
@@ -58,3 +62,46 @@ def test_the_generated_secrets_start_a_webhook_server(deployment: Deployment,
     settings = IngestSettings()
     settings.check_ingest()  # long enough, and every source of the defaults has one
     assert set(settings.enabled_sources()) == set(settings.ingest_sources)
+
+
+def test_a_three_broker_cluster_is_reached_on_every_node_and_replicates_every_topic(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSENT_LOCAL_DIR", str(tmp_path))
+    infra = LocalInfra("unit3", 19092, 19093, 55432, secured=False, brokers=3)
+    assert infra.env["LOCAL_KAFKA_BROKERS"] == "3"
+    assert infra.bootstrap == "127.0.0.1:19092,127.0.0.1:19102,127.0.0.1:19112"
+    dep = Deployment(infra, prefix="u-", app_id="u-consent", db_schema="u",
+                     data_dir=tmp_path / "worker")
+    assert dep.base_env()["CONSENT_REPLICATION_FACTOR"] == "3"
+    assert dep.base_env()["CONSENT_KAFKA_BOOTSTRAP"] == infra.bootstrap
+    assert dep.admin_settings().replication_factor == 3
+    with pytest.raises(InfraError):
+        LocalInfra("unit2", 19092, 19093, 55432, brokers=2)
+
+
+def test_a_single_broker_keeps_one_replica(deployment: Deployment) -> None:
+    assert deployment.base_env()["CONSENT_REPLICATION_FACTOR"] == "1"
+    assert deployment.infra.bootstrap == "127.0.0.1:19092"
+
+
+@pytest.mark.parametrize(("rf", "isr"), [(1, "1"), (2, "1"), (3, "2"), (5, "2")])
+def test_topics_need_two_in_sync_replicas_once_there_are_three(rf: int, isr: str) -> None:
+    settings = ClientSettings(kafka_bootstrap="x:1", replication_factor=rf,
+                              key_secret="k" * 40)
+    assert durability_config(settings) == {"min.insync.replicas": isr}
+
+
+def test_make_up_follows_the_broker_count_the_instance_was_started_with(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSENT_LOCAL_DIR", str(tmp_path))
+    monkeypatch.setenv("CONSENT_INSTANCE", "c3")
+    monkeypatch.delenv("LOCAL_KAFKA_BROKERS", raising=False)
+    assert StackConfig.from_env().brokers == 1
+    (tmp_path / "c3" / "kafka").mkdir(parents=True)
+    (tmp_path / "c3" / "kafka" / "brokers").write_text("3\n")
+    assert StackConfig.from_env().brokers == 3  # make down/status without CLUSTER=3
+    monkeypatch.setenv("LOCAL_KAFKA_BROKERS", "1")
+    assert StackConfig.from_env().brokers == 1
+    monkeypatch.setenv("LOCAL_KAFKA_BROKERS", "2")
+    with pytest.raises(ConfigError):
+        StackConfig.from_env()
