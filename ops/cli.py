@@ -86,6 +86,12 @@ def _bench(args: argparse.Namespace) -> int:
                      repeat=args.repeat)
 
 
+def _chaos(args: argparse.Namespace) -> int:
+    from ops.chaos.command import main
+
+    return main(args.pairs, args.brokers, args.seed, args.short, args.out)
+
+
 def _stack(args: argparse.Namespace) -> int:
     from ops import stack
 
@@ -191,6 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=int, default=3,
                        help="runs of the throughput phases; medians are reported")
     bench.set_defaults(func=_bench)
+    ch = sub.add_parser("chaos", help="opt-out/request pairs under worker kills, rebalances, a "
+                        "broker restart, a paused database and a killed mailer; exit 1 on a leak")
+    ch.add_argument("--pairs", type=int, default=None, help="default 10,000 (--short: 1,000)")
+    ch.add_argument("--brokers", type=int, choices=[1, 3], default=3)
+    ch.add_argument("--seed", type=int, default=11)
+    ch.add_argument("--short", action="store_true",
+                    help="the make-test run: one worker kill and one rebalance only")
+    ch.add_argument("--out", default=None, help="where to write the JSON report")
+    ch.set_defaults(func=_chaos)
     st = sub.add_parser("stack", help="the whole pipeline in the background (make up/down)")
     st.add_argument("op", choices=["up", "down", "status", "supervise", "env"])
     st.add_argument("principal", nargs="?", help="for `env`: whose client file (marketing)")
