@@ -17,14 +17,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ops.deployment import Deployment
+from ops.metrics_summary import Samples, scrape, summary_rows
 from ops.role_producers import RoleProducers
-from ops.smtp_capture import CaptureServer
+from ops.smtp_capture import CaptureServer, free_port
 from ops.supervisor import REPO_ROOT, Components, LocalInfra, wait_until
 from ops.traffic import Traffic
 from schemas.contact import normalise_email
 
 console = Console()
 
+DASHBOARDS = (f"{REPO_ROOT / 'deploy' / 'grafana'} (Grafana), "
+              f"{REPO_ROOT / 'deploy' / 'prometheus'} (scrape config and alert rules)")
 DEMO_PORTS = {"kafka_port": 9192, "controller_port": 9193, "pg_port": 54330}
 
 
@@ -72,12 +75,19 @@ def run_demo(contacts: int = 400, requests: int = 4000, seed: int = 7) -> int:
         sink_settings = deployment.owner_sink_settings()
         log_dir = REPO_ROOT / ".local" / "demo" / "logs" / run_id
         with Components(env, log_dir, env_for=deployment.env_for) as procs:
-            procs.start("worker", "worker")
-            procs.start("filter", "filter")
-            procs.start("postgres-sink", "sink", "postgres")
-            procs.start("mailer", "sink", "mailer")
+            metrics: dict[str, str] = {}
+            for name, *args in (("worker", "worker"), ("filter", "filter"),
+                                ("postgres-sink", "sink", "postgres"),
+                                ("mailer", "sink", "mailer")):
+                # free ports, so the demo runs beside `make up` (which holds the defaults)
+                port = free_port()
+                metrics[name] = f"http://127.0.0.1:{port}/metrics"
+                procs.start(name, *args, env={"CONSENT_METRICS_PORT": str(port)})
             console.print("consent agent, send filter, PostgreSQL sink and mailer running, each "
                           f"as its own Kafka principal and database role (logs in {log_dir})")
+            console.print("metrics (Prometheus format): " + ", ".join(
+                f"{name} {url}" for name, url in metrics.items()))
+            console.print(f"dashboard and alerts to load them into: {DASHBOARDS}")
             producer = RoleProducers(deployment)
             traffic = Traffic(producer, seed=seed)
             with _progress() as progress:
@@ -109,8 +119,22 @@ def run_demo(contacts: int = 400, requests: int = 4000, seed: int = 7) -> int:
                                interval=0.5, check=procs.check_alive)
                     time.sleep(1.0)  # let stragglers (duplicates, if any) arrive before counting
                     outcome = read_outcome(conn, prefix)
+            samples, silent = scrape(metrics)
             producer.close()
-    return _summary(traffic, outcome, smtp, time.monotonic() - started)
+    code = _summary(traffic, outcome, smtp, time.monotonic() - started)
+    _metrics_summary(samples, silent)
+    return code
+
+
+def _metrics_summary(samples: Samples, silent: list[str]) -> None:
+    table = Table(title="Metrics (scraped from the processes' /metrics before they stopped)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for measure, value in summary_rows(samples):
+        table.add_row(measure, value)
+    for name in silent:
+        table.add_row(f"{name}: /metrics did not answer", "!", style="red")
+    console.print(table)
 
 
 def _progress() -> Progress:

@@ -43,7 +43,7 @@ class Mailbox:
 class CaptureServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.mailbox = Mailbox()
-        self._controller = Controller(self.mailbox, hostname=host, port=port or _free_port())
+        self._controller = Controller(self.mailbox, hostname=host, port=port or free_port())
         self.host = host
         self.port = self._controller.port
 
@@ -55,7 +55,7 @@ class CaptureServer:
         self._controller.stop()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as s:

@@ -7,7 +7,6 @@ runs never see each other's data and the short run shares the test suite's broke
 import json
 import logging
 import math
-import socket
 import time
 import urllib.request
 import uuid
@@ -22,19 +21,13 @@ from ops.chaos.stack import ChaosStack
 from ops.chaos.verdict import Verdict, judge
 from ops.deployment import Deployment
 from ops.exceptions import InfraError
-from ops.smtp_capture import CaptureServer
+from ops.smtp_capture import CaptureServer, free_port
 from ops.supervisor import LocalInfra
 from sources.producer import EventProducer
 
 log = logging.getLogger("consent.chaos")
 
 Progress = Callable[[str], None]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_http(url: str, stack: ChaosStack, timeout: float = 60.0) -> None:
@@ -56,7 +49,7 @@ def run(infra: LocalInfra, plan: Plan, log_dir: Path, progress: Progress) -> tup
                             db_schema=f"chaos_{tag}",
                             data_dir=infra.instance_dir / "chaos" / tag)
     deployment.setup()
-    unsubscribe_port = _free_port()
+    unsubscribe_port = free_port()
     unsubscribe_url = f"http://127.0.0.1:{unsubscribe_port}/unsubscribe"
     started = time.monotonic()
     with CaptureServer() as smtp:
