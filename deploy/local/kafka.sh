@@ -42,7 +42,7 @@ POM="$LOCAL_SCRIPTS_DIR/kafka/pom.xml"
 WAIT_KAFKA="$LOCAL_SCRIPTS_DIR/wait_kafka.py"
 PYTHON="${CONSENT_PYTHON:-python3}"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-READY_TIMEOUT=90
+READY_TIMEOUT="${LOCAL_KAFKA_READY_TIMEOUT:-180}" # a node joining a loaded cluster can take minutes
 STOP_TIMEOUT=30
 
 LOG4J_CONF="$LOCAL_KAFKA_DIR/log4j2.properties"

@@ -149,7 +149,8 @@ class Faults:
         proc = subprocess.run(["bash", str(KAFKA_SH), *args], env={**os.environ, **self.infra.env},
                               capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            raise InfraError(f"kafka.sh {' '.join(args)} failed: {proc.stderr[-1500:]}")
+            said = [line for line in proc.stderr.splitlines() if "ERROR" in line] or ["?"]
+            raise InfraError(f"kafka.sh {' '.join(args)} failed: {said[-1][-300:]}")
 
     def restart_broker(self) -> str:
         node = "2" if self.infra.brokers > 1 else "1"

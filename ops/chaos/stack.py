@@ -29,9 +29,9 @@ class ChaosStack:
     def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> Supervised:
         own = self.deployment.env_for(kind_of(args))
         proc = Supervised(name, list(args), {**own, **self.env, **(env or {})}, self.log_dir)
-        with self._lock:
+        with self._lock:  # started before the tending thread can see it without a process
+            proc.start()
             self._procs[name] = proc
-        proc.start()
         if not self._thread.is_alive():
             self._thread.start()
         return proc
