@@ -42,10 +42,11 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from schemas.exceptions import ConsentError, InvalidEvent
 from schemas.topics import DEAD_LETTERS
+from sources.http_endpoints import healthz, metrics_endpoint
 from sources.ingest.events import build_event, dead_letter, route_path
 from sources.ingest.metrics import IngestMetrics
 from sources.ingest.signature import (
@@ -183,17 +184,6 @@ async def _refuse_payload(request: web.Request, name: str, kind: str, delivery_i
     return response
 
 
-async def healthz(_request: web.Request) -> web.Response:
-    """Liveness only: answers without the broker (an outage is a 503 per webhook)."""
-    return web.Response(text="ok")
-
-
-async def metrics_endpoint(request: web.Request) -> web.Response:
-    """Prometheus text of this app's own registry (not the global one, so tests stay apart)."""
-    body = generate_latest(request.app[METRICS].registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
 @web.middleware
 async def _unexpected_errors(request: web.Request,
                              handler: Callable[[web.Request], Awaitable[StreamResponse]]
@@ -271,7 +261,7 @@ def build_app(settings: IngestSettings, send: Send | None = None,
     app.on_response_prepare.append(_no_store)
     app.router.add_post(ROUTE, receive)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_endpoint)
+    app.router.add_get("/metrics", metrics_endpoint(METRICS))
     return app
 
 

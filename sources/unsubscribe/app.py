@@ -41,12 +41,13 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from schemas.contact import check_key_secret
 from schemas.exceptions import ConsentError
 from schemas.purposes import Purpose
 from schemas.unsubscribe_token import UnsubscribeToken
+from sources.http_endpoints import healthz, metrics_endpoint
 from sources.settings import SourceSettings
 from sources.unsubscribe.base import (
     CHOICES,
@@ -167,17 +168,6 @@ async def unsubscribe(request: web.Request) -> web.Response:
                               lambda: done_page(words, link))
 
 
-async def healthz(_request: web.Request) -> web.Response:
-    """Liveness only: answers without the broker (an outage is a 503 per POST, not a dead server)."""
-    return web.Response(text="ok")
-
-
-async def metrics_endpoint(request: web.Request) -> web.Response:
-    """Prometheus text of this app's own registry (not the global one, so tests stay apart)."""
-    body = generate_latest(request.app[METRICS].registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
 @web.middleware
 async def _unexpected_errors(request: web.Request,
                              handler: Callable[[web.Request], Awaitable[StreamResponse]]
@@ -268,7 +258,7 @@ def build_app(settings: SourceSettings, publish: Publish | None = None,
         app.router.add_get(PREFERENCES_PATH, show_preferences)
         app.router.add_post(PREFERENCES_PATH, save_preferences)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_endpoint)
+    app.router.add_get("/metrics", metrics_endpoint(METRICS))
     return app
 
 
