@@ -32,7 +32,6 @@ DEPLOY = REPO / "deploy"
 PACKAGES = ("schemas", "consent_table", "streams", "sinks", "sources", "ops")
 
 AWAITED_COMMANDS: dict[tuple[str, ...], str] = {
-    ("access", "setup"): "Kafka users and ACLs from schemas/principals.py (ops.access), in progress",
     ("ingest-server",): "webhook ingestion (branch webhook-ingest), in progress",
 }
 """`consent` subcommands the deploy files use before they exist on this branch."""
@@ -162,11 +161,15 @@ def unknown_metrics(exprs: Iterable[str], exported: Iterable[str]) -> dict[str, 
 # ------------------------------------------------------------------------- consent command
 
 
+_WRAPPERS = {"exec", "env", "then", "do", "else", "!", "consent-entrypoint"}
+
+
 def consent_invocations(shell: str) -> list[list[str]]:
     """Every `consent ...` command line in a shell text (scripts, `sh -c` strings).
 
     Lines are joined at trailing backslashes, split at `&&`, `||`, `;` and `|`; leading
-    variable assignments, `exec` and `env` are skipped. A `$(...)` or a variable as an
+    variable assignments and wrappers (`exec`, `env`, the image's `consent-entrypoint`) are
+    skipped. A `$(...)` or a variable as an
     argument is kept as text: the parser sees it as a value.
     """
     text = re.sub(r"\\\n", " ", shell)
@@ -181,7 +184,7 @@ def consent_invocations(shell: str) -> list[list[str]]:
             except ValueError:
                 continue
             while words and (re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0])
-                             or words[0] in ("exec", "env", "then", "do", "else", "!")):
+                             or Path(words[0]).name in _WRAPPERS):
                 words = words[1:]
             if words and Path(words[0]).name == "consent":
                 found.append(words[1:])
