@@ -113,7 +113,9 @@ class Principal:
 
 WORKER_OUTPUTS = (CONSENT_STATE, CONSENT_CHANGES, CONTACTS, DEAD_LETTERS, CONSENT_REVIEW,
                   MAIL_OUTBOX, MAIL_SUPPRESSED)
-"""What only the worker writes: decisions, state and everything derived from the inputs."""
+"""What the worker writes: decisions, state and everything derived from the inputs. Only the
+worker writes them, except `dead-letters`, which webhook ingestion writes too (its refused
+payloads never reach an input topic, so the worker cannot dead-letter them)."""
 
 PRINCIPALS: tuple[Principal, ...] = (
     Principal("ecommerce", "the e-commerce provider's checkout", writes=("purchases",)),
@@ -122,6 +124,13 @@ PRINCIPALS: tuple[Principal, ...] = (
     Principal("preference-centre", "the preference centre", writes=("preferences",)),
     Principal("unsubscribe", "the one-click unsubscribe endpoint", writes=("preferences",)),
     Principal("marketing", "marketing and support mailing systems", writes=(MAIL_REQUESTS,)),
+    # webhook ingestion (`consent ingest-server`): providers that send webhooks instead of
+    # Kafka records. Its own principal rather than `ecommerce` + `support-desk`: one process
+    # serves both routes, and those two stay the providers' own identities, which must not
+    # gain dead-letters. It writes dead letters because a refused payload from an
+    # authenticated source must be kept (original bytes, reason) and no topic is read.
+    Principal("ingest", "webhook ingestion (`consent ingest-server`)",
+              writes=("purchases", "support", DEAD_LETTERS)),
     Principal(
         "worker", "consent agent and send filter (`consent worker`, `consent filter`)",
         reads=(*INPUT_TOPICS, MAIL_REQUESTS, CONSENT_STATE),
