@@ -27,7 +27,7 @@ POSTGRES_UID=999
 GRAFANA_UID=472
 CONSENT_UID=10001
 COMPONENTS=(worker filter postgres-sink mailer unsubscribe ingest)
-PG_ROLES=(consent_owner consent_sink consent_mailer consent_reader consent_dpo)
+PG_ROLES=(consent_owner consent_sink consent_mailer consent_reader consent_dpo consent_unsubscribe)
 CERT_DAYS=825
 
 say() { echo "init-secrets: $*" >&2; }
@@ -136,6 +136,7 @@ folder setup/clients "$CONSENT_UID"
 dsn setup consent_owner
 dsn postgres-sink consent_sink
 dsn mailer consent_mailer
+dsn unsubscribe consent_unsubscribe
 
 # webhook signing secrets, one per source (the ingest endpoint's CONSENT_INGEST_SECRETS)
 secret "$S/ingest/ingest_secrets.json" "$CONSENT_UID" python -c \

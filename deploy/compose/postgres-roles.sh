@@ -5,12 +5,13 @@
 #   consent_owner   owns the database, schemas and tables: `consent db migrate` only
 #   consent_sink    the PostgreSQL sink          consent_mailer   the mailer
 #   consent_reader  consent lookup               consent_dpo      the DPO
+#   consent_unsubscribe  the preference centre of the unsubscribe endpoint (one function)
 # Their table rights are granted by `consent db migrate` (sinks/grants.sql). Passwords reach
 # psql on stdin, never on a command line.
 set -euo pipefail
 
 S=/run/secrets/postgres
-ROLES=(consent_owner consent_sink consent_mailer consent_reader consent_dpo)
+ROLES=(consent_owner consent_sink consent_mailer consent_reader consent_dpo consent_unsubscribe)
 
 {
   for role in "${ROLES[@]}"; do
@@ -23,7 +24,8 @@ SQL
   cat <<'SQL'
 CREATE DATABASE consent OWNER consent_owner;
 REVOKE ALL ON DATABASE consent FROM PUBLIC;
-GRANT CONNECT ON DATABASE consent TO consent_sink, consent_mailer, consent_reader, consent_dpo;
+GRANT CONNECT ON DATABASE consent TO consent_sink, consent_mailer, consent_reader, consent_dpo,
+  consent_unsubscribe;
 GRANT TEMPORARY ON DATABASE consent TO consent_sink;
 \connect consent
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;

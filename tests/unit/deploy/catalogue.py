@@ -5,10 +5,6 @@
 - `promql_metrics()`: the metric names a PromQL expression reads.
 - `consent_invocations()` / `argv_error()`: the `consent` command lines in a shell text, and
   whether `ops.cli.build_parser()` accepts one.
-
-Commands and principals that other branches are adding in parallel are listed in `AWAITED_*`:
-tolerated while absent, and a test fails as soon as one exists, so the list is emptied when
-they land instead of hiding a real typo for ever.
 """
 
 import ast
@@ -30,15 +26,6 @@ from ops.cli import build_parser
 REPO = Path(__file__).resolve().parents[3]
 DEPLOY = REPO / "deploy"
 PACKAGES = ("schemas", "consent_table", "streams", "sinks", "sources", "ops")
-
-AWAITED_COMMANDS: dict[tuple[str, ...], str] = {
-    ("ingest-server",): "webhook ingestion (branch webhook-ingest), in progress",
-}
-"""`consent` subcommands the deploy files use before they exist on this branch."""
-AWAITED_PRINCIPALS: dict[str, str] = {
-    "ingest": "the webhook ingestion's Kafka principal (branch webhook-ingest), in progress",
-}
-"""Principals the deploy files use before schemas/principals.py has them."""
 
 EXTERNAL_METRICS = {"up"}
 """Series Prometheus makes itself: the scrape's own result, not a metric of the code."""
@@ -189,20 +176,6 @@ def consent_invocations(shell: str) -> list[list[str]]:
             if words and Path(words[0]).name == "consent":
                 found.append(words[1:])
     return found
-
-
-def awaited(argv: list[str]) -> str | None:
-    """Why a command line may name a subcommand this branch does not have yet, if it may."""
-    for prefix, why in AWAITED_COMMANDS.items():
-        if tuple(argv[:len(prefix)]) == prefix:
-            return why
-    return None
-
-
-def exists(prefix: tuple[str, ...]) -> bool:
-    """Does the parser know this (sub)command? Unknown ones fail with "invalid choice"."""
-    error = argv_error(list(prefix))
-    return error is None or "invalid choice" not in error
 
 
 def argv_error(argv: list[str]) -> str | None:

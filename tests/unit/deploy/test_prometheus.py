@@ -15,7 +15,6 @@ from schemas.metrics_endpoint import DEFAULT_PORTS
 from tests.unit.deploy.catalogue import (
     DEPLOY,
     REPO,
-    exists,
     load_yaml,
     promql_metrics,
     unknown_metrics,
@@ -86,18 +85,16 @@ def _jobs(config: str) -> dict[str, list[str]]:
             for j in doc["scrape_configs"]}
 
 
-def _http_port(command: str) -> int | None:
-    """The default --port of an HTTP endpoint command (None while it is awaited)."""
-    if not exists((command,)):
-        return None
+def _http_port(command: str) -> int:
+    """The default --port of an HTTP endpoint command."""
     return int(build_parser().parse_args([command]).port)
 
 
 def expected_ports() -> dict[str, int]:
     """job -> the port its process serves /metrics on by default, from the code."""
     ports = {f"consent-{kind}": port for kind, port in DEFAULT_PORTS.items()}
-    ports["consent-unsubscribe"] = _http_port("unsubscribe-server") or 0
-    ports["consent-ingest"] = _http_port("ingest-server") or 8090  # awaited: its documented port
+    ports["consent-unsubscribe"] = _http_port("unsubscribe-server")
+    ports["consent-ingest"] = _http_port("ingest-server")
     return ports
 
 
