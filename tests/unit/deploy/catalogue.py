@@ -5,6 +5,9 @@
 - `promql_metrics()`: the metric names a PromQL expression reads.
 - `consent_invocations()` / `argv_error()`: the `consent` command lines in a shell text, and
   whether `ops.cli.build_parser()` accepts one.
+- `pipeline_kinds()`, `served_port()`, `secret_settings()`: what the local stack runs, where
+  each process serves /metrics, and which secrets `ops.deployment` hands each kind: what every
+  deployment (compose, Kubernetes) must agree with.
 """
 
 import ast
@@ -22,6 +25,10 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from ops.cli import build_parser
+from ops.deployment import IDENTITIES, Deployment
+from ops.stack import StackConfig
+from ops.supervisor import LocalInfra, kind_of
+from schemas.metrics_endpoint import DEFAULT_PORTS
 
 REPO = Path(__file__).resolve().parents[3]
 DEPLOY = REPO / "deploy"
@@ -187,3 +194,33 @@ def argv_error(argv: list[str]) -> str | None:
     except SystemExit as exc:
         return err.getvalue().strip().splitlines()[-1] if err.getvalue() else f"exit {exc.code}"
     return None
+
+
+# ------------------------------------------------------------------- what a deployment runs
+
+SECRET_SETTINGS = ("CONSENT_KEY_SECRET", "CONSENT_DATABASE_URL", "CONSENT_INGEST_SECRETS")
+"""Settings that are secrets: deployments hand them over as files (`<NAME>_FILE`)."""
+
+
+def pipeline_kinds() -> set[str]:
+    """The kinds of process `make up` (ops/stack.py) runs, its SMTP catcher aside."""
+    kinds = {kind_of(args) for args in StackConfig.from_env().processes().values()}
+    return {k for k in kinds if IDENTITIES.get(k) != (None, None)}
+
+
+def served_port(argv: list[str]) -> int:
+    """Where `consent <argv>` serves /metrics: an endpoint's --port, else its kind's default."""
+    args = build_parser().parse_args(argv)
+    port = getattr(args, "port", None)
+    return int(port) if port is not None else DEFAULT_PORTS[kind_of(argv)]
+
+
+def secret_settings(kind: str, local_dir: Path) -> set[str]:
+    """The secret settings `Deployment.env_for(kind)` gives a process of this kind under
+    `make up` (an unsecured LocalInfra: nothing is started; `local_dir` receives the generated
+    secrets)."""
+    infra = LocalInfra("deploy-check", 1, 2, 3)
+    infra.instance_dir = local_dir
+    deployment = Deployment(infra, prefix="", app_id="consent", db_schema="consent",
+                            data_dir=local_dir / "data")
+    return {k for k in deployment.env_for(kind) if k in SECRET_SETTINGS}

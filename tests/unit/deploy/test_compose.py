@@ -12,19 +12,21 @@ from typing import Any
 
 import pytest
 
-from ops.deployment import IDENTITIES, INGEST_SOURCES, Deployment
-from ops.stack import StackConfig
-from ops.supervisor import LocalInfra, kind_of
+from ops.deployment import IDENTITIES, INGEST_SOURCES
+from ops.supervisor import kind_of
 from schemas.client_properties import load_client_properties
-from schemas.metrics_endpoint import DEFAULT_PORTS
 from schemas.principals import PRINCIPALS
 from sources.settings import IngestSettings
 from tests.unit.deploy.catalogue import (
     DEPLOY,
     REPO,
+    SECRET_SETTINGS,
     argv_error,
     consent_invocations,
     load_yaml,
+    pipeline_kinds,
+    secret_settings,
+    served_port,
 )
 
 COMPOSE_DIR = DEPLOY / "compose"
@@ -187,25 +189,18 @@ def test_each_process_runs_as_its_principal_and_role() -> None:
 def test_every_process_of_the_local_stack_runs_here() -> None:
     """`make up` (ops/stack.py) is the list of what the pipeline runs; the compose stack runs
     the same kinds, its SMTP catcher (Mailpit instead of smtp-capture) aside."""
-    local = {kind_of(args) for args in StackConfig.from_env().processes().values()}
-    local -= {kind for kind in local if IDENTITIES.get(kind) == (None, None)}
-    assert {kind_of(main_command(svc)) for svc in pipeline_services().values()} == local
+    assert {kind_of(main_command(svc)) for svc in pipeline_services().values()} == \
+        pipeline_kinds()
 
 
-def test_each_process_gets_the_secrets_its_deployment_gives_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same settings as ops.deployment.Deployment.env_for gives each kind under `make up`:
+def test_each_process_gets_the_secrets_its_deployment_gives_it(tmp_path: Path) -> None:
+    """The same secrets as ops.deployment.Deployment.env_for gives each kind under `make up`:
     a database URL exactly for the kinds with a role, webhook secrets only for ingestion."""
-    monkeypatch.setenv("CONSENT_LOCAL_DIR", str(tmp_path))
-    deployment = Deployment(LocalInfra("compose-check", 1, 2, 3), prefix="", app_id="consent",
-                            db_schema="consent", data_dir=tmp_path / "data")
-    secrets = ("CONSENT_KEY_SECRET", "CONSENT_DATABASE_URL", "CONSENT_INGEST_SECRETS")
     for name, svc in pipeline_services().items():
         kind = kind_of(main_command(svc))
-        wanted = {k for k in deployment.env_for(kind) if k in secrets}
         env = svc["environment"]
-        given = {k.removesuffix("_FILE") for k in env if k.removesuffix("_FILE") in secrets}
-        assert given == wanted, name
+        given = {k.removesuffix("_FILE") for k in env if k.removesuffix("_FILE") in SECRET_SETTINGS}
+        assert given == secret_settings(kind, tmp_path), name
         assert ("CONSENT_KAFKA_CLIENT_CONFIG" in env) == (IDENTITIES[kind][0] is not None), name
 
 
@@ -238,10 +233,7 @@ def test_no_secret_is_written_in_the_file() -> None:
 
 
 def _served_port(svc: dict[str, Any]) -> int:
-    argv = main_command(svc)
-    if "--port" in argv:
-        return int(argv[argv.index("--port") + 1])
-    return DEFAULT_PORTS[kind_of(argv)]
+    return served_port(main_command(svc))
 
 
 def test_metrics_are_reachable_and_scraped() -> None:
