@@ -138,3 +138,10 @@ def test_names_are_found_in_promql(expr: str, names: set[str]) -> None:
 ])
 def test_a_name_the_code_does_not_export_is_caught(exported: dict[str, str], typo: str) -> None:
     assert unknown_metrics([typo], exported) != {}
+
+
+def test_the_readme_lists_every_job_on_its_port() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    listed = {job: int(port) for job, port in
+              re.findall(r"^\| `(consent-[a-z-]+)` \|[^\n]*\| (\d+) \|$", readme, flags=re.MULTILINE)}
+    assert listed == expected_ports()
