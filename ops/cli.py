@@ -52,6 +52,12 @@ def _db_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _access_setup(args: argparse.Namespace) -> int:
+    from ops.access import run_access_setup
+
+    return run_access_setup(prune=args.prune, clients_dir=args.clients_dir)
+
+
 def _sink(args: argparse.Namespace) -> int:
     from sinks.settings import SinkSettings
 
@@ -175,6 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="manage the PostgreSQL schema").add_subparsers(dest="op",
                                                                                  required=True)
     db.add_parser("migrate", help="apply pending SQL migrations").set_defaults(func=_db_migrate)
+    access = sub.add_parser("access", help="Kafka users and ACLs (schemas/principals.py)"
+                            ).add_subparsers(dest="op", required=True)
+    acc = access.add_parser("setup", help="SCRAM users, ACLs and a client file per principal, "
+                            "as the admin of CONSENT_KAFKA_CLIENT_CONFIG (idempotent)")
+    acc.add_argument("--prune", action="store_true",
+                     help="also delete ACLs of this prefix and app id the catalogue no longer has")
+    acc.add_argument("--clients-dir", help="where client files go (default: next to the "
+                     "admin's file)")
+    acc.set_defaults(func=_access_setup)
     sink = sub.add_parser("sink", help="run a sink")
     sink.add_argument("which", choices=["postgres", "mailer"])
     sink.set_defaults(func=_sink)

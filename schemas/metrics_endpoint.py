@@ -3,6 +3,8 @@
 Every long-running process serves its metrics by default, each kind on its own documented
 port (`DEFAULT_PORTS`, on 127.0.0.1), so `make up` needs no configuration and Prometheus
 (`deploy/prometheus/`) knows where to look. `CONSENT_METRICS_PORT` moves it; `0` turns it off.
+`CONSENT_METRICS_HOST` changes the address: in a container, loopback is unreachable for
+Prometheus and for the orchestrator's probes, so the compose and Kubernetes files set `0.0.0.0`.
 A port already taken is logged and the process goes on: a component that decides correctly
 but cannot be scraped is better than one that does not run (the scrape alert fires).
 """
@@ -23,16 +25,17 @@ DEFAULT_PORTS: dict[str, int] = {
 """The HTTP endpoints (unsubscribe, ingestion) serve /metrics on their own port instead."""
 
 
-def serve(registry: CollectorRegistry, port: int | None, kind: str) -> int:
-    """Serve `registry` on 127.0.0.1; returns the port, or 0 when off or not possible."""
+def serve(registry: CollectorRegistry, port: int | None, kind: str,
+          host: str = "127.0.0.1") -> int:
+    """Serve `registry` on `host`; returns the port, or 0 when off or not possible."""
     chosen = DEFAULT_PORTS.get(kind, 0) if port is None else port
     if not chosen:
         return 0
     try:
-        start_http_server(chosen, addr="127.0.0.1", registry=registry)
+        start_http_server(chosen, addr=host, registry=registry)
     except OSError as exc:
-        log.error("cannot serve /metrics on 127.0.0.1:%s (%s); running without", chosen,
+        log.error("cannot serve /metrics on %s:%s (%s); running without", host, chosen,
                   exc.strerror)
         return 0
-    log.info("metrics on http://127.0.0.1:%s/metrics", chosen)
+    log.info("metrics on http://%s:%s/metrics", host, chosen)
     return chosen

@@ -41,7 +41,12 @@ class ClientSettings(BaseSettings):
     environment: str = Field(default="development", description="`production` refuses dev defaults")
     metrics_port: int | None = Field(
         default=None, ge=0, le=65535, description="port of this process's /metrics on "
-        "127.0.0.1; unset: the kind's default (schemas.metrics_endpoint); 0: none")
+        "`metrics_host`; unset: the kind's default (schemas.metrics_endpoint); 0: none")
+    metrics_host: str = Field(
+        default="127.0.0.1", pattern=r"^[0-9A-Za-z.:_-]{1,253}$",
+        description="address /metrics listens on: loopback by default, so nothing outside the "
+        "machine sees it; a container sets `0.0.0.0` (or its pod IP) so Prometheus and the "
+        "orchestrator's probes can reach it")
     kafka_client_config: Path | None = Field(
         default=None, description="librdkafka properties file with this principal's connection "
         "settings (bootstrap, SASL, TLS); its bootstrap.servers wins over kafka_bootstrap")

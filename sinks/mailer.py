@@ -237,7 +237,7 @@ def run_mailer(settings: SinkSettings, stop: threading.Event | None = None) -> N
 
 async def _run(settings: SinkSettings, stop: threading.Event) -> None:
     mailer = Mailer(settings)
-    serve(mailer.metrics.registry, settings.metrics_port, "mailer")
+    serve(mailer.metrics.registry, settings.metrics_port, "mailer", settings.metrics_host)
     check = SendCheck(settings, settings.group_id(CONSUMER_NAME))
     source = TrackedConsumer(settings, CONSUMER_NAME, ["mail-outbox"], lambda: connect(settings),
                              on_assigned=check.on_assign,

@@ -138,7 +138,7 @@ def run_postgres_sink(settings: SinkSettings, stop: threading.Event | None = Non
     stop = stop or threading.Event()
     install_stop_handlers(stop)
     metrics = metrics or SinkMetrics()
-    serve(metrics.registry, settings.metrics_port, "postgres-sink")
+    serve(metrics.registry, settings.metrics_port, "postgres-sink", settings.metrics_host)
     base = {settings.topic(t): t for t in TOPICS}
     source = TrackedConsumer(settings, CONSUMER_NAME, TOPICS, lambda: connect(settings),
                              on_connect=prepare_session,

@@ -77,7 +77,7 @@ def _stop_on_signals() -> threading.Event:
 
 
 def _serve_metrics(settings: StreamSettings, metrics: StreamMetrics, kind: str) -> None:
-    serve(metrics.registry, settings.metrics_port, kind)
+    serve(metrics.registry, settings.metrics_port, kind, settings.metrics_host)
 
 
 def _run(loop: TransactionalLoop, name: str) -> None:
