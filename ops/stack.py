@@ -123,6 +123,8 @@ class StackConfig:
         the HTTP endpoints serve /metrics on their own port, the SMTP capture none."""
         if name == "unsubscribe-server":
             return self.unsubscribe_port
+        if name == "ingest-server":
+            return self.ingest_port
         default = DEFAULT_PORTS.get(name)
         return 0 if default is None else self.metrics_base_port + default - DEFAULT_PORTS["supervisor"]
 

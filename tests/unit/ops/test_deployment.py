@@ -105,3 +105,15 @@ def test_make_up_follows_the_broker_count_the_instance_was_started_with(
     monkeypatch.setenv("LOCAL_KAFKA_BROKERS", "2")
     with pytest.raises(ConfigError):
         StackConfig.from_env()
+
+
+def test_make_status_shows_each_http_endpoints_own_metrics_port(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSENT_UNSUBSCRIBE_PORT", "18389")
+    monkeypatch.setenv("CONSENT_INGEST_PORT", "18390")
+    monkeypatch.setenv("CONSENT_METRICS_BASE_PORT", "19300")
+    cfg = StackConfig.from_env()
+    assert cfg.metrics_port("unsubscribe-server") == 18389
+    assert cfg.metrics_port("ingest-server") == 18390
+    assert cfg.metrics_port("filter") == 19302
+    assert cfg.metrics_port("smtp-capture") == 0
