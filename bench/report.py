@@ -70,6 +70,15 @@ def print_results(doc: dict[str, Any]) -> None:
         style = "red" if name.startswith("opt-out probes") and not value.startswith("0 ") else None
         table.add_row(name, value, style=style)
     console.print(table)
+    floors = Table(title=f"issue 7's floors (for 1,000,000 contacts; this run: "
+                         f"{doc['sizes']['contacts']:,})")
+    for col in ("floor", "bound", "measured", "met"):
+        floors.add_column(col)
+    for line in doc.get("floors", []):
+        met = {True: "yes", False: "NO", None: "not measured"}[line["met"]]
+        floors.add_row(line["floor"], line["bound"], _fmt(line["measured"]), met,
+                       style="red" if line["met"] is False else None)
+    console.print(floors)
     m = doc["machine"]
     console.print(f"[dim]{m['cpu_model']}, {m['cpu_cores']} cores, {m['memory_gib']} GiB, "
                   f"Python {m['python']}, Kafka {m['kafka']}, commit {m['git_commit'][:12]}"
@@ -99,6 +108,14 @@ def write_results(doc: dict[str, Any], out_dir: Path, now: datetime, host: str) 
         "| measure | value |",
         "|---|---:|",
         *[f"| {k} | {v} |" for k, v in _headline(doc)],
+        "",
+        f"## Issue 7's floors (set for 1,000,000 contacts; this run: {z['contacts']:,})",
+        "",
+        "| floor | bound | measured | met |",
+        "|---|---|---:|---|",
+        *[f"| {f['floor']} | {f['bound']} | {_fmt(f['measured'])} | "
+          f"{ {True: 'yes', False: '**no**', None: 'not measured'}[f['met']] } |"
+          for f in doc.get("floors", [])],
         "",
         "## Machine",
         "",

@@ -24,6 +24,7 @@ from bench.constants import (
 )
 from bench.display import console
 from bench.errors import BenchError
+from bench.floors import check as check_floors
 from bench.latency import measure_latency, warm_up
 from bench.machine import count_other_brokers, machine_description
 from bench.mailer import mailer_run
@@ -116,6 +117,7 @@ def run_bench(contacts: int, requests: int, out_dir: str, repeat: int = DEFAULT_
         "notes": notes,
         "logs": str(log_dir),
     }
+    doc["floors"] = check_floors(doc)
     paths = write_results(doc, Path(out_dir), now, machine["hostname"])
     print_results(doc)
     for p in paths:
