@@ -9,7 +9,7 @@ serves every partition of every consent input topic in one round trip per broker
 import time
 from collections.abc import Iterable
 
-from confluent_kafka import IsolationLevel, KafkaException, TopicPartition
+from confluent_kafka import IsolationLevel, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from consent_table.exceptions import EndOffsetsUnavailable
@@ -18,10 +18,20 @@ from schemas.settings import ClientSettings
 Ends = dict[tuple[str, int], int]
 
 
+STALE_METADATA = frozenset({KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH})
+"""Answers that mean the client's idea of the leaders is out of date. After a broker restart
+librdkafka's admin client kept sending a fenced epoch for the whole retry window (the chaos run
+saw 30 s of it, and both processors exit), so a fresh client, with fresh metadata, asks again."""
+REFRESH_EVERY = 5
+"""Any other error: a fresh client every this many failures in a row, for the same reason."""
+
+
 class EndOffsets:
     def __init__(self, settings: ClientSettings) -> None:
-        self._admin = AdminClient(settings.to_librdkafka())
+        self._config = settings.to_librdkafka()
+        self._admin = AdminClient(self._config)
         self.round_trips = 0
+        self.refreshes = 0
 
     def query(self, tps: Iterable[tuple[str, int]], timeout: float = 30.0) -> Ends:
         """End offsets of `(topic, partition)` pairs.
@@ -32,6 +42,7 @@ class EndOffsets:
         request = {TopicPartition(t, p): OffsetSpec.latest() for t, p in tps}
         deadline = time.monotonic() + timeout
         delay = 0.05
+        failures = 0
         while True:
             try:
                 futures = self._admin.list_offsets(
@@ -41,6 +52,11 @@ class EndOffsets:
                 self.round_trips += 1
                 return ends
             except KafkaException as exc:
+                failures += 1
+                code = exc.args[0].code() if isinstance(exc.args[0], KafkaError) else None
+                if code in STALE_METADATA or failures % REFRESH_EVERY == 0:
+                    self._admin = AdminClient(self._config)
+                    self.refreshes += 1
                 if time.monotonic() + delay > deadline:
                     raise EndOffsetsUnavailable(f"cannot read end offsets within {timeout:.0f}s: "
                                       f"{exc.args[0]}") from exc
