@@ -82,8 +82,9 @@ class Source:
 SETTINGS = web.AppKey("settings", IngestSettings)
 METRICS = web.AppKey("metrics", IngestMetrics)
 SOURCES = web.AppKey("sources", dict[str, Source])
-SEND = web.AppKey("send", Callable[[str, bytes | None, bytes], Awaitable[None]])  # type: ignore[arg-type]
-CLOCK = web.AppKey("clock", Callable[[], float])  # type: ignore[arg-type]
+# a Callable is no class: such keys take their type as a subscript (aiohttp's documented form)
+SEND = web.AppKey[Callable[[str, bytes | None, bytes], Awaitable[None]]]("send")
+CLOCK = web.AppKey[Callable[[], float]]("clock")
 REQUEST = web.RequestKey("ingest", dict[str, str])
 """What the access log reports about a request: source, outcome, event id or dead-letter kind."""
 

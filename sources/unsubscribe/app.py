@@ -234,7 +234,8 @@ def build_app(settings: SourceSettings, publish: Publish | None = None,
         async def kafka_publisher(app: web.Application) -> AsyncIterator[None]:
             publisher = KafkaPublisher(settings)
             publisher.start()
-            app[PUBLISH] = publisher
+            as_publish: Publish = publisher  # mypy infers no key type from a class's __call__
+            app[PUBLISH] = as_publish
             yield
             await publisher.close()
 
@@ -243,7 +244,8 @@ def build_app(settings: SourceSettings, publish: Publish | None = None,
         app[CHOICES] = choices
     elif settings.database_url is not None:
         reader = PostgresChoices(settings)
-        app[CHOICES] = reader
+        as_read: ReadChoices = reader  # as for PUBLISH above
+        app[CHOICES] = as_read
 
         async def choices_pool(_app: web.Application) -> AsyncIterator[None]:
             await reader.open()  # in the background: a database outage is a 503 per page
