@@ -32,7 +32,6 @@ reads current choices through `sources.unsubscribe.choices`; the acknowledged Ka
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -44,10 +43,9 @@ from aiohttp.web_response import StreamResponse
 from prometheus_client import CollectorRegistry
 
 from schemas.contact import check_key_secret
-from schemas.exceptions import ConsentError
 from schemas.purposes import Purpose
 from schemas.unsubscribe_token import UnsubscribeToken
-from sources.http_endpoints import healthz, metrics_endpoint
+from sources.http_endpoints import healthz, metrics_endpoint, serve
 from sources.settings import SourceSettings
 from sources.unsubscribe.base import (
     CHOICES,
@@ -271,24 +269,9 @@ def run_unsubscribe_server(settings: SourceSettings, host: str, port: int) -> No
 
 async def _serve(settings: SourceSettings, host: str, port: int) -> None:
     """The server's life: our own signal handlers, so shutdown drains instead of killing."""
-    app = build_app(settings)
-    runner = web.AppRunner(app, handle_signals=False,
-                           shutdown_timeout=settings.unsubscribe_ack_timeout_s + 5,
-                           **RUNNER_OPTIONS)
-    await runner.setup()
-    try:
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError as exc:
-            raise ConsentError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        log.info("unsubscribe endpoint listening on http://%s:%s%s (topic %s)", host, port,
-                 PATH, settings.topic(TOPIC))
-        await stop.wait()
-        log.info("stopping: finishing requests in flight")
-    finally:
-        await runner.cleanup()
-    log.info("unsubscribe endpoint stopped")
+    await serve(build_app(settings), host, port,
+                shutdown_timeout=settings.unsubscribe_ack_timeout_s + 5,
+                runner_options=RUNNER_OPTIONS, log=log,
+                listening=f"unsubscribe endpoint listening on http://{host}:{port}{PATH} "
+                          f"(topic {settings.topic(TOPIC)})",
+                stopped="unsubscribe endpoint stopped")
