@@ -46,8 +46,9 @@ down:                  ## stop what `make up` started
 status: install
 	$(BIN)/consent stack status
 
-lint: install
+lint: install          ## ruff, and mypy over the packages ([tool.mypy] in pyproject.toml)
 	$(BIN)/ruff check schemas consent_table streams sinks sources ops bench tests deploy
+	$(BIN)/mypy
 
 schemas: install       ## regenerate schemas/json after changing a model
 	$(BIN)/python -m schemas.export

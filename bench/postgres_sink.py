@@ -30,7 +30,7 @@ def sink_catch_up(bench: Bench) -> dict[str, Any]:
 
         def rows() -> int:
             return sum(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-                sql.Identifier(t))).fetchone()[0]  # type: ignore[index]
+                sql.Identifier(t))).fetchone()[0]  # type: ignore[index]  # count(*) returns a row
                 for t in ("consent_ledger", "mail_decisions"))
 
         started = time.time()
@@ -65,7 +65,7 @@ def sink_catch_up(bench: Bench) -> dict[str, Any]:
         bench.stop(comp)
         peak = bench.peaks.get("sink", [None])[-1]
         counts = {t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-            sql.Identifier(t))).fetchone()[0]  # type: ignore[index]
+            sql.Identifier(t))).fetchone()[0]  # type: ignore[index]  # count(*) returns a row
             for t in ("consent_ledger", "mail_decisions", "consent_current")}
     if first is None:
         raise BenchError("the PostgreSQL sink wrote nothing")

@@ -2,9 +2,10 @@
 
 import math
 import statistics
+from collections.abc import Sequence
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile: a value that was actually observed, no interpolation."""
     if not values:
         return float("nan")

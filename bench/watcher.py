@@ -10,6 +10,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from bench.constants import DECISION_TOPICS
 from bench.errors import BenchError
+from schemas.positions import position
 from streams.settings import StreamSettings
 
 
@@ -82,7 +83,7 @@ class DecisionWatcher:
                     rid = _field(value, b"request_id")
                     if rid is None:
                         continue
-                    outcome = outcome_of[m.topic()]
+                    outcome = outcome_of[position(m)[0]]
                     reason = _field(value, b"reason") if outcome == "suppressed" else None
                     phase = rid.split("-", 1)[0]
                     with self._lock:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from schemas.positions import position
 from schemas.purposes import Purpose
 from schemas.records import PROGRESS_KEY
 
@@ -81,10 +82,13 @@ class ConsentReplica:
         for m in msgs:
             if m.error() is not None:
                 continue
-            p = m.partition()
+            _topic, p, _offset = position(m)
             key = m.key()
             if key == PROGRESS_KEY:
-                marker = orjson.loads(m.value())
+                raw = m.value()
+                if raw is None:
+                    continue  # no marker in a tombstone: nothing applied moves (as the store's restore)
+                marker = orjson.loads(raw)
                 have = applied[p]
                 for topic, offset in marker["applied"].items():
                     if offset > have.get(topic, -1):

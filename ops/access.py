@@ -21,10 +21,13 @@ import fcntl
 import logging
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
@@ -37,6 +40,7 @@ from confluent_kafka.admin import (
     ResourceType,
     ScramCredentialInfo,
     ScramMechanism,
+    UserScramCredentialAlteration,
     UserScramCredentialUpsertion,
 )
 
@@ -128,11 +132,11 @@ def _locked(clients_dir: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _results(futures: dict[object, object], what: str) -> None:
+def _results(futures: Mapping[Any, Future[Any]], what: str) -> None:
     failed = []
     for key, fut in futures.items():
         try:
-            fut.result()  # type: ignore[attr-defined]
+            fut.result()
         except KafkaException as exc:
             failed.append(f"{key}: {exc.args[0].name()}")
     if failed:
@@ -148,8 +152,11 @@ def _prune(admin: AdminClient, wanted: set[AclBinding], prefix: str, app_id: str
            timeout: float) -> list[str]:
     stale: list[AclBinding] = []
     for p in PRINCIPALS:
-        flt = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, f"User:{p.name}",
-                               None, AclOperation.ANY, AclPermissionType.ANY)
+        # None matches any name and any host (Kafka's filter semantics); the stubs say str
+        flt = AclBindingFilter(ResourceType.ANY, None,  # type: ignore[arg-type]  # any name
+                               ResourcePatternType.ANY, f"User:{p.name}",
+                               None,  # type: ignore[arg-type]  # any host
+                               AclOperation.ANY, AclPermissionType.ANY)
         try:
             existing = admin.describe_acls(flt, request_timeout=timeout).result()
         except KafkaException as exc:
@@ -160,7 +167,13 @@ def _prune(admin: AdminClient, wanted: set[AclBinding], prefix: str, app_id: str
     filters = [AclBindingFilter(b.restype, b.name, b.resource_pattern_type, b.principal, b.host,
                                 b.operation, b.permission_type) for b in stale]
     _results(admin.delete_acls(filters, request_timeout=timeout), "deleting stale ACLs")
-    return [f"{b.principal} {b.operation.name} {b.restype.name} {b.name}" for b in stale]
+    return [f"{b.principal} {_label(b.operation)} {_label(b.restype)} {b.name}" for b in stale]
+
+
+def _label(value: Enum | str | int) -> str:
+    """An ACL field's name. The client turns every field of a binding into its enum; its types
+    still allow the str or int it was made from."""
+    return value.name if isinstance(value, Enum) else str(value)
 
 
 def setup_access(admin_settings: ClientSettings, prefix: str, app_id: str, clients_dir: Path,
@@ -184,8 +197,8 @@ def setup_access(admin_settings: ClientSettings, prefix: str, app_id: str, clien
                 report.new_passwords.append(p.name)
             passwords[p.name] = known or secrets.token_urlsafe(PASSWORD_BYTES)
         info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS)
-        upserts = [UserScramCredentialUpsertion(name, info, pw.encode())
-                   for name, pw in passwords.items()]
+        upserts: list[UserScramCredentialAlteration] = [
+            UserScramCredentialUpsertion(name, info, pw.encode()) for name, pw in passwords.items()]
         try:
             futures = admin.alter_user_scram_credentials(upserts, request_timeout=timeout)
         except KafkaException as exc:

@@ -49,12 +49,12 @@ def read_outcome(conn: psycopg.Connection, prefix: str) -> Outcome:
                         "GROUP BY 1, 2").fetchall()
     forwarded = sum(n for o, _r, n in rows if o == "forwarded")
     suppressed = Counter({r: n for o, r, n in rows if o == "suppressed"})
-    letters = Counter(dict(conn.execute("SELECT kind, count(*) FROM dead_letters GROUP BY 1")
+    letters: Counter[str] = Counter(dict(conn.execute("SELECT kind, count(*) FROM dead_letters GROUP BY 1")
                            .fetchall()))
     req_letters = conn.execute("SELECT count(*) FROM dead_letters WHERE topic = %s",
-                               (f"{prefix}mail-requests",)).fetchone()[0]  # type: ignore[index]
+                               (f"{prefix}mail-requests",)).fetchone()[0]  # type: ignore[index]  # count(*) returns a row
     sent = conn.execute("SELECT count(*) FROM mail_sends WHERE state = 'sent'"
-                        ).fetchone()[0]  # type: ignore[index]
+                        ).fetchone()[0]  # type: ignore[index]  # count(*) returns a row
     conn.commit()
     return Outcome(forwarded, suppressed, req_letters, letters, sent)
 

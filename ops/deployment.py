@@ -144,7 +144,7 @@ class Deployment:
 
     def owner_sink_settings(self) -> SinkSettings:
         """Migrations and the drivers' own checks in PostgreSQL run as the owner."""
-        return SinkSettings(**self._fields(), database_url=self.infra.database_url,  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
+        return SinkSettings(**self._fields(), database_url=self.infra.database_url,
                             db_schema=self.db_schema)
 
     def setup(self) -> None:

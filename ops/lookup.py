@@ -41,7 +41,7 @@ class LookupResult:
 class LenientTimestamptzLoader(TimestamptzLoader):
     """A `timestamptz` as a datetime, or as PostgreSQL's text when Python cannot hold it."""
 
-    def load(self, data: Any) -> datetime | str:
+    def load(self, data: Any) -> datetime | str:  # type: ignore[override]  # text when Python cannot hold it
         try:
             return super().load(data)
         except psycopg.DataError:

@@ -56,7 +56,7 @@ class RoleProducers:
 def _settings(deployment: Deployment, principal: str) -> ClientSettings:
     env = deployment.env_for("worker")  # base names; the file is the principal's own below
     return StreamSettings(kafka_bootstrap=env["CONSENT_KAFKA_BOOTSTRAP"],
-                          topic_prefix=deployment.prefix, key_secret=deployment.key_secret,  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
+                          topic_prefix=deployment.prefix, key_secret=deployment.key_secret,
                           kafka_client_config=(deployment.infra.client_config(principal)
                                                if deployment.infra.secured else None))
 

@@ -10,10 +10,10 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from schemas.purposes import MARKETING_PURPOSES, Purpose
-from sources.producer import EventProducer, make_event
+from sources.producer import make_event
 
 FIRST = ["anna", "bram", "chloe", "daan", "emma", "felix", "greta", "hugo", "ines", "jan", "karin",
          "lucas", "mila", "noah", "olga", "pablo", "quinn", "rosa", "sven", "tess", "umar", "vera"]
@@ -53,7 +53,7 @@ SUBJECTS = {
     Purpose.NEWSLETTER: "Monthly newsletter",
     Purpose.TRANSACTIONAL: "Your licence key",
 }
-PURPOSE_WEIGHTS = {Purpose.PRODUCT_UPDATES: 20, Purpose.SPECIAL_OFFERS: 20,
+PURPOSE_WEIGHTS: dict[Purpose, int] = {Purpose.PRODUCT_UPDATES: 20, Purpose.SPECIAL_OFFERS: 20,
                    Purpose.SUPPORT_NOTICES: 10, Purpose.NEW_PRODUCTS: 15, Purpose.NEWSLETTER: 20,
                    Purpose.TRANSACTIONAL: 15}
 
@@ -91,9 +91,18 @@ class Truth:
         return email in self.opted_out_all or (email, purpose) in self.withdrawn
 
 
+class Sender(Protocol):
+    """What traffic needs of a producer: `sources.producer.EventProducer`, or
+    `ops.role_producers.RoleProducers` (each topic written by its own principal)."""
+
+    def send(self, event: dict[str, Any]) -> str: ...
+    def send_raw(self, topic: str, key: bytes | None, value: bytes | None) -> None: ...
+    def flush(self, timeout: float = 60.0) -> None: ...
+
+
 @dataclass
 class Traffic:
-    producer: EventProducer
+    producer: Sender
     seed: int = 7
     source_prefix: str = "demo"
     sent: Counter[str] = field(default_factory=Counter)
@@ -247,7 +256,8 @@ class Traffic:
             for j in range(n):
                 if fresh_opt_outs and j < len(fresh_opt_outs):
                     email = fresh_opt_outs[j]  # the race: request right after an acked opt-out
-                    purpose = self.rng.choice([p for p in purposes if p != Purpose.TRANSACTIONAL])
+                    purpose: Purpose = self.rng.choice(
+                        [p for p in purposes if p != Purpose.TRANSACTIONAL])
                 elif self.rng.random() < 0.05:
                     email, purpose = self.stranger(self.rng.randrange(10_000)), self.rng.choices(
                         purposes, weights)[0]

@@ -30,3 +30,8 @@ class InvalidEvent(SchemaError):
 
 class ConfigError(ConsentError):
     """A configuration file or setting is missing or malformed (the message says where)."""
+
+
+class ClientContractError(ConsentError):
+    """The Kafka client broke its own contract (a delivered record without a position): a bug
+    to crash on, not a record to skip."""

@@ -32,7 +32,7 @@ def connect(settings: SinkSettings, *, autocommit: bool = False) -> psycopg.Conn
 
 def _migration_files() -> list[tuple[str, str]]:
     root = resources.files("sinks") / "migrations"
-    files = sorted(p for p in root.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in root.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return [(p.name, p.read_text(encoding="utf-8")) for p in files]
 
 
@@ -58,7 +58,7 @@ def migrate(settings: SinkSettings) -> list[str]:
                 continue
             try:
                 with conn.transaction():
-                    conn.execute(text)  # type: ignore[call-overload]
+                    conn.execute(text)
                     conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (name,))
             except psycopg.Error as exc:
                 raise DatabaseError(f"migration {name} failed: {exc.sqlstate}") from exc
@@ -66,7 +66,7 @@ def migrate(settings: SinkSettings) -> list[str]:
         grants = (resources.files("sinks") / "grants.sql").read_text(encoding="utf-8")
         try:
             with conn.transaction():
-                conn.execute(grants)  # type: ignore[call-overload]
+                conn.execute(grants)
         except psycopg.Error as exc:
             raise DatabaseError(f"grants failed: {exc.sqlstate} {exc.diag.message_primary}"
                                 ) from exc

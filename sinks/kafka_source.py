@@ -21,6 +21,7 @@ from typing import TypeVar
 import psycopg
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
+from schemas.positions import LagReporter, next_offsets, position
 from sinks.exceptions import DatabaseError, SinkError
 from sinks.settings import SinkSettings
 
@@ -58,8 +59,7 @@ class TrackedConsumer:
         self.consumed = 0
         self._fatal: KafkaError | None = None
         self._on_assigned = on_assigned
-        self._on_lag = on_lag
-        self._lag_due = 0.0
+        self.report_lag = LagReporter(self.consumer, on_lag)
 
     def _fresh_connection(self) -> psycopg.Connection:
         conn = self._connect()
@@ -117,13 +117,10 @@ class TrackedConsumer:
     def _process_once(self, msgs: list[Message], handler: BatchHandler) -> int:
         with self.conn.transaction():
             seen = self._positions_in_tx()
-            fresh = [m for m in msgs if m.offset() >= seen.get((m.topic(), m.partition()), 0)]
+            fresh = [m for m in msgs if _is_new(m, seen)]
             if fresh:
                 handler(self.conn, fresh)
-                nxt: dict[tuple[str, int], int] = {}
-                for m in fresh:
-                    tp = (m.topic(), m.partition())
-                    nxt[tp] = max(nxt.get(tp, 0), m.offset() + 1)
+                nxt = next_offsets(fresh)
                 with self.conn.cursor() as cur:
                     cur.executemany(
                         "INSERT INTO kafka_positions (consumer, topic, partition, next_offset) "
@@ -138,20 +135,6 @@ class TrackedConsumer:
             "SELECT topic, partition, next_offset FROM kafka_positions WHERE consumer = %s",
             (self.name,)).fetchall()
         return {(t, p): o for t, p, o in rows}
-
-    def report_lag(self) -> None:
-        """Records behind per topic, from the client's cached watermarks (no request)."""
-        now = time.monotonic()
-        if self._on_lag is None or now < self._lag_due:
-            return
-        self._lag_due = now + 5.0
-        behind: dict[str, int] = {}
-        for tp in self.consumer.position(self.consumer.assignment()):
-            _low, high = self.consumer.get_watermark_offsets(tp, cached=True)
-            if tp.offset >= 0 and high >= 0:
-                behind[tp.topic] = behind.get(tp.topic, 0) + max(0, high - tp.offset)
-        for topic, n in behind.items():
-            self._on_lag(topic, n)
 
     def poll_batch(self, timeout: float = 0.5) -> list[Message]:
         msgs = self.consumer.consume(self.batch, timeout=timeout)
@@ -189,3 +172,9 @@ class TrackedConsumer:
             self.consumer.close()
         finally:
             self.conn.close()
+
+
+def _is_new(msg: Message, seen: dict[tuple[str, int], int]) -> bool:
+    """Not yet applied: at or past the position stored for its partition."""
+    topic, partition, offset = position(msg)
+    return offset >= seen.get((topic, partition), 0)

@@ -36,6 +36,7 @@ from pydantic import ValidationError
 
 from schemas.contact import KeyHasher
 from schemas.metrics_endpoint import serve
+from schemas.positions import position
 from schemas.records import OutboxRecord
 from sinks.db import connect
 from sinks.exceptions import SinkError
@@ -273,7 +274,7 @@ def _parse(msgs: list[Message]) -> tuple[list[tuple[OutboxRecord, int]], list[Me
     records, failures = [], []
     for m in msgs:
         try:
-            records.append((OutboxRecord.model_validate_json(m.value() or b""), m.partition()))
+            records.append((OutboxRecord.model_validate_json(m.value() or b""), position(m)[1]))
         except ValidationError:
             failures.append(m)
     return records, failures

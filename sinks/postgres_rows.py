@@ -18,6 +18,7 @@ import orjson
 from confluent_kafka import Message
 from pydantic import ValidationError
 
+from schemas.positions import position
 from schemas.records import (
     ConsentChange,
     ContactProfile,
@@ -109,12 +110,13 @@ def collect(msgs: list[Message], base_of: dict[str, str]) -> Rows:
     """Parse a batch in offset order; a record that is not what its topic promises is a failure."""
     rows = Rows()
     for m in msgs:
-        base = base_of.get(m.topic(), "")
+        topic, partition, offset = position(m)
+        base = base_of.get(topic, "")
         try:
             _add(rows, base, m)
         except (ValidationError, ValueError, UnicodeDecodeError) as exc:
             kind = "invalid_record" if isinstance(exc, ValidationError) else "invalid_json"
-            rows.failures.append(Failure(base, m.partition(), m.offset(), "deserialization", kind,
+            rows.failures.append(Failure(base, partition, offset, "deserialization", kind,
                                          f"not a valid {base} record"))
     return rows
 

@@ -22,6 +22,7 @@ from confluent_kafka import Message
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from schemas.metrics_endpoint import serve
+from schemas.positions import position
 from sinks.db import connect
 from sinks.kafka_source import TrackedConsumer, install_stop_handlers
 from sinks.postgres_copy import prepare_session, write
@@ -89,9 +90,10 @@ class PostgresWriter:
             except psycopg.OperationalError:
                 raise
             except psycopg.Error as exc:
-                base = self.base.get(m.topic(), "")
+                topic, partition, offset = position(m)
                 total.failures.append(Failure(
-                    base, m.partition(), m.offset(), "processing", f"sqlstate_{exc.sqlstate}",
+                    self.base.get(topic, ""), partition, offset, "processing",
+                    f"sqlstate_{exc.sqlstate}",
                     f"PostgreSQL refused the record (SQLSTATE {exc.sqlstate})"))
                 continue
             total.ledger += single.ledger

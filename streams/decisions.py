@@ -146,9 +146,9 @@ class ContactState:
             return self
         best = max(matched, key=Mark.rank)
         marks = dict(self.marks)
-        marks["newsletter"] = _newer(marks.get("newsletter"), best)  # type: ignore[assignment]
+        marks["newsletter"] = _newer(marks.get("newsletter"), best)  # type: ignore[assignment]  # best: not None
         grants = dict(self.grants)
-        grants["newsletter"] = _later(grants.get("newsletter"), best.at)  # type: ignore[assignment]
+        grants["newsletter"] = _later(grants.get("newsletter"), best.at)  # type: ignore[assignment]  # best.at: not None
         return ContactState(marks, grants, _later(self.relationship_at, best.at), self.pending_at,
                             self.erased_at)
 
@@ -275,7 +275,7 @@ def state_of(event: ConsentEvent, effects: list[Effect]) -> ContactState:
         if e.action == "granted" and "token" in e.evidence:
             confirmations[e.evidence["token"]] = Mark("granted", at, eid, e.rule, src)
         elif e.action in ("granted", "withdrawn"):
-            marks[e.scope] = Mark(e.action, at, eid, e.rule, src, e.detected)  # type: ignore[arg-type]
+            marks[e.scope] = Mark(e.action, at, eid, e.rule, src, e.detected)
             if e.action == "granted":
                 grants[e.scope] = at
                 relationship_at = at  # an explicit grant is a relationship in itself

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from consent_table.barrier import KeepAlive
+from schemas.positions import LagReporter, next_offsets
 from schemas.settings import ClientSettings
 from streams.exceptions import TransactionFailed
 
@@ -108,8 +109,7 @@ class TransactionalLoop:
         self._rebalanced = False
         self._fatal: KafkaError | None = None
         self._on_transaction = on_transaction
-        self._on_lag = on_lag
-        self._lag_due = 0.0
+        self._report_lag = LagReporter(self.consumer, on_lag)
         self.transactions = 0
         self.aborts = 0
 
@@ -182,20 +182,6 @@ class TransactionalLoop:
             return
         if batch:
             self._transact(batch)
-
-    def _report_lag(self) -> None:
-        """Records behind, per input topic, from the client's cached watermarks (no request)."""
-        now = time.monotonic()
-        if self._on_lag is None or now < self._lag_due:
-            return
-        self._lag_due = now + 5.0
-        behind: dict[str, int] = {}
-        for tp in self.consumer.position(self.consumer.assignment()):
-            _low, high = self.consumer.get_watermark_offsets(tp, cached=True)
-            if tp.offset >= 0 and high >= 0:
-                behind[tp.topic] = behind.get(tp.topic, 0) + max(0, high - tp.offset)
-        for topic, n in behind.items():
-            self._on_lag(topic, n)
 
     def _usable(self, msg: Message) -> bool:
         err = msg.error()
@@ -285,8 +271,4 @@ class TransactionalLoop:
 
 
 def _next_offsets(batch: list[Message]) -> list[TopicPartition]:
-    nxt: dict[tuple[str, int], int] = {}
-    for m in batch:
-        tp = (m.topic(), m.partition())
-        nxt[tp] = max(nxt.get(tp, 0), m.offset() + 1)
-    return [TopicPartition(t, p, o) for (t, p), o in nxt.items()]
+    return [TopicPartition(t, p, o) for (t, p), o in next_offsets(batch).items()]

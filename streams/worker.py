@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -28,7 +29,7 @@ from streams.agent.store import StateStores
 from streams.filter.send_filter import SendFilter, consent_topics
 from streams.metrics import StreamMetrics
 from streams.policy import Policy, load_policy
-from streams.processor import TransactionalLoop
+from streams.processor import Handler, TransactionalLoop
 from streams.settings import StreamSettings
 
 log = logging.getLogger("consent.streams")
@@ -100,15 +101,34 @@ def _base(settings: StreamSettings, topic: str) -> str:
     return topic.removeprefix(settings.topic_prefix)
 
 
-def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None
-                ) -> TransactionalLoop:
-    metrics = metrics or StreamMetrics()
-    ends = EndOffsets(settings)
+def _state_ends(settings: StreamSettings, ends: EndOffsets) -> Callable[[list[int]], dict[int, int]]:
+    """End offsets of `consent-state` partitions: where a restore or a replica's re-read is done."""
     state_topic = settings.topic(CONSENT_STATE)
 
     def state_ends(partitions: list[int]) -> dict[int, int]:
         got = ends.query([(state_topic, p) for p in partitions])
         return {p: got[(state_topic, p)] for p in partitions}
+
+    return state_ends
+
+
+def _loop(settings: StreamSettings, metrics: StreamMetrics, role: str, handler: Handler, *,
+          topics: list[str], name: str, batch_size: int) -> TransactionalLoop:
+    """A processor's transactional loop: its group, metrics and timeouts named by `role`."""
+    return TransactionalLoop(
+        settings, group=f"{settings.app_id}-{role}", topics=topics, handler=handler, name=name,
+        process_id=settings.process_id, transaction_timeout_s=settings.transaction_timeout_s,
+        batch_size=batch_size,
+        on_transaction=metrics.transaction_seconds.labels(role).observe,
+        on_lag=lambda topic, n: metrics.lag.labels(role, _base(settings, topic)).set(n),
+        consumer_extra={"session.timeout.ms": int(settings.session_timeout_s * 1000)})
+
+
+def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None
+                ) -> TransactionalLoop:
+    metrics = metrics or StreamMetrics()
+    state_topic = settings.topic(CONSENT_STATE)
+    state_ends = _state_ends(settings, EndOffsets(settings))
 
     def reader() -> Consumer:
         return Consumer(settings.consumer_config(
@@ -119,14 +139,9 @@ def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None
                          state_ends, state_topic)
     rerouter = Producer(settings.producer_config(**{"client.id": f"{settings.app_id}-reroute"}))
     agent = ConsentAgent(settings, _policy(settings), metrics, stores, rerouter)
-    loop = TransactionalLoop(
-        settings, group=f"{settings.app_id}-agent",
-        topics=[settings.topic(t) for t in INPUT_TOPICS], handler=agent, name="consent agent",
-        process_id=settings.process_id, transaction_timeout_s=settings.transaction_timeout_s,
-        batch_size=settings.agent_batch,
-        on_transaction=metrics.transaction_seconds.labels("agent").observe,
-        on_lag=lambda topic, n: metrics.lag.labels("agent", _base(settings, topic)).set(n),
-        consumer_extra={"session.timeout.ms": int(settings.session_timeout_s * 1000)})
+    loop = _loop(settings, metrics, "agent", agent,
+                 topics=[settings.topic(t) for t in INPUT_TOPICS], name="consent agent",
+                 batch_size=settings.agent_batch)
     agent.bind(loop.consumer)
     return loop
 
@@ -135,27 +150,16 @@ def build_filter(settings: StreamSettings, metrics: StreamMetrics | None = None
                  ) -> TransactionalLoop:
     metrics = metrics or StreamMetrics()
     ends = EndOffsets(settings)
-    state_topic = settings.topic(CONSENT_STATE)
-
-    def state_ends(partitions: list[int]) -> dict[int, int]:
-        got = ends.query([(state_topic, p) for p in partitions])
-        return {p: got[(state_topic, p)] for p in partitions}
-
     replica = ConsentReplica(
         Consumer(settings.consumer_config(f"{settings.app_id}-replica", **{
             "enable.partition.eof": False, "fetch.wait.max.ms": 5,
             "fetch.error.backoff.ms": 50})),
-        state_topic, settings.partitions, state_ends)
+        settings.topic(CONSENT_STATE), settings.partitions, _state_ends(settings, ends))
     barrier = Barrier(replica, ends, consent_topics(settings), settings.partitions,
                       settings.barrier_stall_s)
     handler = SendFilter(settings, _policy(settings), metrics, replica, barrier)
-    return TransactionalLoop(
-        settings, group=f"{settings.app_id}-filter", topics=[settings.topic(MAIL_REQUESTS)],
-        handler=handler, name="send filter", batch_size=settings.filter_batch,
-        process_id=settings.process_id, transaction_timeout_s=settings.transaction_timeout_s,
-        on_transaction=metrics.transaction_seconds.labels("filter").observe,
-        on_lag=lambda topic, n: metrics.lag.labels("filter", _base(settings, topic)).set(n),
-        consumer_extra={"session.timeout.ms": int(settings.session_timeout_s * 1000)})
+    return _loop(settings, metrics, "filter", handler, topics=[settings.topic(MAIL_REQUESTS)],
+                 name="send filter", batch_size=settings.filter_batch)
 
 
 def run_agent(settings: StreamSettings) -> None:

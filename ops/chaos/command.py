@@ -15,8 +15,9 @@ CHAOS_PORTS = {"kafka_port": 9592, "controller_port": 9593, "pg_port": 54352}
 
 def main(pairs: int | None, brokers: int, seed: int, short: bool, out: str | None) -> int:
     plan = SHORT if short else Plan()
-    plan = replace(plan, seed=seed, broker_restart=plan.broker_restart and brokers > 1,
-                   **({"pairs": pairs} if pairs else {}))
+    plan = replace(plan, seed=seed, broker_restart=plan.broker_restart and brokers > 1)
+    if pairs:
+        plan = replace(plan, pairs=pairs)
     instance = os.environ.get("CONSENT_CHAOS_INSTANCE", f"chaos{brokers}")
     ports = {k: int(os.environ.get(f"CONSENT_CHAOS_{k.upper()}", v))
              for k, v in CHAOS_PORTS.items()}

@@ -25,6 +25,7 @@ from ops.chaos.plan import Plan
 from ops.traffic import MALFORMED, OPT_OUT_TEXTS, SUBJECTS, Traffic
 from schemas.contact import contact_key
 from schemas.partitioning import partition_for
+from schemas.positions import position
 from schemas.purposes import MARKETING_PURPOSES, Purpose
 from schemas.unsubscribe_token import sign
 from sources.producer import EventProducer, make_event
@@ -208,7 +209,8 @@ class Driver:
                     if request_id is not None:
                         self.record.requests.pop(request_id, None)
                     return
-                self.record.offsets[(msg.partition(), msg.offset())] = request_id  # type: ignore[arg-type]
+                _topic, partition, offset = position(msg)
+                self.record.offsets[(partition, offset)] = request_id
                 if request_id is not None and request_id in self.record.requests:
                     self.record.requests[request_id].acked_at = now
         return done

@@ -18,6 +18,7 @@ from ops.chaos.driver import OptOut, Record
 from ops.chaos.verdict import Outputs, judge, lost_changes
 from ops.deployment import Deployment
 from ops.smtp_capture import Mailbox
+from schemas.positions import position
 from schemas.records import PROGRESS_KEY
 
 log = logging.getLogger("consent.chaos")
@@ -46,7 +47,8 @@ class CommittedReader:
         while time.monotonic() < deadline:
             for m in self.consumer.consume(5000, 0.5):
                 if m.error() is None:
-                    self.records.append((m.partition(), m.offset(), m.key(), m.value(),
+                    _topic, partition, offset = position(m)
+                    self.records.append((partition, offset, m.key(), m.value(),
                                          m.timestamp()[1] / 1000))
             positions = self.consumer.position([TopicPartition(self.topic, p)
                                                 for p in self.partitions])

@@ -98,19 +98,19 @@ def judge(record: Record, out: Outputs, opt_outs: list[OptOut]) -> Verdict:
     dead = {(p, o): ts for p, o, ts in out.dead}
     # every record the broker acknowledged on mail-requests is accounted for exactly once:
     # decided by its request id, or dead-lettered by its position
-    for (partition, offset), rid in record.offsets.items():
+    for (partition, offset), sent in record.offsets.items():
         lettered = (partition, offset) in dead
         if lettered:
             v.dead_lettered += 1
-        n = decided.get(rid, 0) if rid is not None else 0
+        n = decided.get(sent, 0) if sent is not None else 0
         if n + int(lettered) == 0:
-            v.mismatches.append(f"{rid or 'hostile record'} at {partition}/{offset}: undecided")
+            v.mismatches.append(f"{sent or 'hostile record'} at {partition}/{offset}: undecided")
         elif n + int(lettered) > 1:
-            v.decided_twice.append(f"{rid} at {partition}/{offset}: {n} decisions"
+            v.decided_twice.append(f"{sent} at {partition}/{offset}: {n} decisions"
                                    f"{' and a dead letter' if lettered else ''}")
-        if rid is not None and rid in record.requests:
-            acked = record.requests[rid].acked_at
-            at = decided_at.get(rid, dead.get((partition, offset)))
+        if sent is not None and sent in record.requests:
+            acked = record.requests[sent].acked_at
+            at = decided_at.get(sent, dead.get((partition, offset)))
             if at is not None and acked:
                 v.waits.append(max(0.0, at - acked))
     v.lost = lost_changes(opt_outs, out)

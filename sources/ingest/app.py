@@ -31,7 +31,6 @@ caller made up (it could hold an address).
 import asyncio
 import json
 import logging
-import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -44,9 +43,9 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 from prometheus_client import CollectorRegistry
 
-from schemas.exceptions import ConsentError, InvalidEvent
+from schemas.exceptions import InvalidEvent
 from schemas.topics import DEAD_LETTERS
-from sources.http_endpoints import healthz, metrics_endpoint
+from sources.http_endpoints import healthz, metrics_endpoint, serve
 from sources.ingest.events import build_event, dead_letter, route_path
 from sources.ingest.metrics import IngestMetrics
 from sources.ingest.signature import (
@@ -82,8 +81,9 @@ class Source:
 SETTINGS = web.AppKey("settings", IngestSettings)
 METRICS = web.AppKey("metrics", IngestMetrics)
 SOURCES = web.AppKey("sources", dict[str, Source])
-SEND = web.AppKey("send", Callable[[str, bytes | None, bytes], Awaitable[None]])  # type: ignore[arg-type]
-CLOCK = web.AppKey("clock", Callable[[], float])  # type: ignore[arg-type]
+# a Callable is no class: such keys take their type as a subscript (aiohttp's documented form)
+SEND = web.AppKey[Callable[[str, bytes | None, bytes], Awaitable[None]]]("send")
+CLOCK = web.AppKey[Callable[[], float]]("clock")
 REQUEST = web.RequestKey("ingest", dict[str, str])
 """What the access log reports about a request: source, outcome, event id or dead-letter kind."""
 
@@ -272,23 +272,8 @@ def run_ingest_server(settings: IngestSettings, host: str, port: int) -> None:
 
 async def _serve(settings: IngestSettings, host: str, port: int) -> None:
     """The server's life: our own signal handlers, so shutdown drains instead of killing."""
-    app = build_app(settings)
-    runner = web.AppRunner(app, handle_signals=False,
-                           shutdown_timeout=settings.ingest_ack_timeout_s + 5, **RUNNER_OPTIONS)
-    await runner.setup()
-    try:
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError as exc:
-            raise ConsentError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        routes = ", ".join(route_path(n, k) for n, k in settings.enabled_sources().items())
-        log.info("webhook ingestion listening on http://%s:%s (%s)", host, port, routes)
-        await stop.wait()
-        log.info("stopping: finishing requests in flight")
-    finally:
-        await runner.cleanup()
-    log.info("webhook ingestion stopped")
+    routes = ", ".join(route_path(n, k) for n, k in settings.enabled_sources().items())
+    await serve(build_app(settings), host, port,
+                shutdown_timeout=settings.ingest_ack_timeout_s + 5, runner_options=RUNNER_OPTIONS,
+                log=log, listening=f"webhook ingestion listening on http://{host}:{port} ({routes})",
+                stopped="webhook ingestion stopped")

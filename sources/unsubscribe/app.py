@@ -32,7 +32,6 @@ reads current choices through `sources.unsubscribe.choices`; the acknowledged Ka
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -44,10 +43,9 @@ from aiohttp.web_response import StreamResponse
 from prometheus_client import CollectorRegistry
 
 from schemas.contact import check_key_secret
-from schemas.exceptions import ConsentError
 from schemas.purposes import Purpose
 from schemas.unsubscribe_token import UnsubscribeToken
-from sources.http_endpoints import healthz, metrics_endpoint
+from sources.http_endpoints import healthz, metrics_endpoint, serve
 from sources.settings import SourceSettings
 from sources.unsubscribe.base import (
     CHOICES,
@@ -234,7 +232,8 @@ def build_app(settings: SourceSettings, publish: Publish | None = None,
         async def kafka_publisher(app: web.Application) -> AsyncIterator[None]:
             publisher = KafkaPublisher(settings)
             publisher.start()
-            app[PUBLISH] = publisher
+            as_publish: Publish = publisher  # mypy infers no key type from a class's __call__
+            app[PUBLISH] = as_publish
             yield
             await publisher.close()
 
@@ -243,7 +242,8 @@ def build_app(settings: SourceSettings, publish: Publish | None = None,
         app[CHOICES] = choices
     elif settings.database_url is not None:
         reader = PostgresChoices(settings)
-        app[CHOICES] = reader
+        as_read: ReadChoices = reader  # as for PUBLISH above
+        app[CHOICES] = as_read
 
         async def choices_pool(_app: web.Application) -> AsyncIterator[None]:
             await reader.open()  # in the background: a database outage is a 503 per page
@@ -269,24 +269,9 @@ def run_unsubscribe_server(settings: SourceSettings, host: str, port: int) -> No
 
 async def _serve(settings: SourceSettings, host: str, port: int) -> None:
     """The server's life: our own signal handlers, so shutdown drains instead of killing."""
-    app = build_app(settings)
-    runner = web.AppRunner(app, handle_signals=False,
-                           shutdown_timeout=settings.unsubscribe_ack_timeout_s + 5,
-                           **RUNNER_OPTIONS)
-    await runner.setup()
-    try:
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError as exc:
-            raise ConsentError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        log.info("unsubscribe endpoint listening on http://%s:%s%s (topic %s)", host, port,
-                 PATH, settings.topic(TOPIC))
-        await stop.wait()
-        log.info("stopping: finishing requests in flight")
-    finally:
-        await runner.cleanup()
-    log.info("unsubscribe endpoint stopped")
+    await serve(build_app(settings), host, port,
+                shutdown_timeout=settings.unsubscribe_ack_timeout_s + 5,
+                runner_options=RUNNER_OPTIONS, log=log,
+                listening=f"unsubscribe endpoint listening on http://{host}:{port}{PATH} "
+                          f"(topic {settings.topic(TOPIC)})",
+                stopped="unsubscribe endpoint stopped")

@@ -36,8 +36,9 @@ from schemas.envelope import parse_event
 from schemas.events import ConsentEvent, ErasureRequested
 from schemas.exceptions import InvalidEvent
 from schemas.partitioning import partition_for
+from schemas.positions import position
 from schemas.purposes import Purpose
-from schemas.records import DeadLetter
+from schemas.records import DeadLetter, Stage
 from schemas.topics import (
     CONSENT_CHANGES,
     CONSENT_REVIEW,
@@ -59,10 +60,11 @@ log = logging.getLogger("consent.streams.agent")
 
 
 def dead_letter(out: Output, topic: str, msg: Message, *, reason: str, kind: str,
-                stage: str, metrics: StreamMetrics, base: str) -> None:
+                stage: Stage, metrics: StreamMetrics, base: str) -> None:
     """A record we cannot use: its bytes, position and a reason, and the batch goes on."""
-    letter = DeadLetter.of(reason=reason, kind=kind, stage=stage,  # type: ignore[arg-type]  # stage is one of the Literal's values
-                           topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
+    source, partition, offset = position(msg)
+    letter = DeadLetter.of(reason=reason, kind=kind, stage=stage,
+                           topic=source, partition=partition, offset=offset,
                            key=msg.key(), value=msg.value())
     key = msg.key()
     out(topic, key if key is not None and len(key) <= 256 else None, letter.to_bytes())
@@ -156,7 +158,7 @@ class ConsentAgent:
         now = datetime.now(UTC)
         touched: dict[int, dict[bytes, tuple[str, ContactState, dict[Purpose, Verdict]]]] = {}
         for msg in batch:
-            base = self.base[msg.topic()]
+            base = self.base[position(msg)[0]]
             try:
                 self._handle(msg, base, out, now, touched)
             except InvalidEvent as exc:
@@ -195,7 +197,7 @@ class ConsentAgent:
         oldest: dict[str, int] = {}
         for m in batch:
             ts = m.timestamp()[1]
-            base = self.base[m.topic()]
+            base = self.base[position(m)[0]]
             if ts > 0 and (base not in oldest or ts < oldest[base]):
                 oldest[base] = ts
         for base, ts in oldest.items():
@@ -209,7 +211,8 @@ class ConsentAgent:
         """
         moved: dict[tuple[str, int], int] = {}
         for m in batch:
-            moved[(self.base[m.topic()], m.partition())] = m.offset() + 1
+            topic, partition, offset = position(m)
+            moved[(self.base[topic], partition)] = offset + 1
         if self.consumer is not None:
             for tp in self.consumer.position(self.consumer.assignment()):
                 k = (self.base[tp.topic], tp.partition)
@@ -225,8 +228,8 @@ class ConsentAgent:
 
     def _on_state_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
-            p = msg.partition()
-            self._delivered[p] = max(self._delivered.get(p, -1), msg.offset())
+            _topic, p, offset = position(msg)
+            self._delivered[p] = max(self._delivered.get(p, -1), offset)
 
     def committed(self) -> None:
         for p, offset in self._delivered.items():
@@ -310,7 +313,7 @@ class ConsentAgent:
             appended = min(appended, now)
         if event.occurred_at <= appended + self.skew:
             return event, None
-        self.metrics.clamped.labels(self.base[msg.topic()]).inc()
+        self.metrics.clamped.labels(self.base[position(msg)[0]]).inc()
         clamped = event.model_copy(update={"occurred_at": appended})
         return clamped, {"occurred_at_clamped_from": event.occurred_at.isoformat(),
                          "clamped_to": "broker_append_time"}
@@ -333,13 +336,14 @@ class ConsentAgent:
 
     def _reroute(self, msg: Message, base: str, kb: bytes) -> None:
         self.metrics.rekeyed.labels(base).inc()
-        log.warning("re-keyed event: topic=%s partition=%s offset=%s", base, msg.partition(),
-                    msg.offset())
-        headers = [("consent-rerouted-from", f"{msg.partition()}:{msg.offset()}".encode())]
+        topic, partition, offset = position(msg)
+        log.warning("re-keyed event: topic=%s partition=%s offset=%s", base, partition, offset)
+        headers: list[tuple[str, str | bytes | None]] = [
+            ("consent-rerouted-from", f"{partition}:{offset}".encode())]
         while True:
             try:
-                self.rerouter.produce(msg.topic(), key=kb, value=msg.value(), headers=headers,
-                                      on_delivery=self._on_reroute_from(msg.partition()))
+                self.rerouter.produce(topic, key=kb, value=msg.value(), headers=headers,
+                                      on_delivery=self._on_reroute_from(partition))
                 break
             except BufferError:
                 self.rerouter.poll(0.01)
@@ -349,9 +353,10 @@ class ConsentAgent:
             if err is not None:
                 self._reroute_errors.append(str(err))
                 return
-            target = f"{self.base[msg.topic()]}:{msg.partition()}"
+            topic, partition, offset = position(msg)
+            target = f"{self.base[topic]}:{partition}"
             moved = self._staged_rerouted.setdefault(source, {})
-            moved[target] = max(moved.get(target, 0), msg.offset() + 1)
+            moved[target] = max(moved.get(target, 0), offset + 1)
         return delivered
 
     def _flush_reroutes(self) -> None:

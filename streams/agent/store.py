@@ -22,6 +22,7 @@ import orjson
 from confluent_kafka import Consumer, TopicPartition
 from rocksdict import Options, Rdict, WriteBatch
 
+from schemas.positions import position as record_position
 from schemas.records import PROGRESS_KEY
 from streams.exceptions import StateRestoreFailed
 
@@ -169,8 +170,8 @@ class StateStores:
             for m in msgs:
                 if m.error() is not None:
                     continue
-                p = m.partition()
-                position[p] = max(position[p], m.offset() + 1)
+                _topic, p, offset = record_position(m)
+                position[p] = max(position[p], offset + 1)
                 key = m.key()
                 if key == PROGRESS_KEY:
                     rerouted = orjson.loads(m.value() or b"{}").get("rerouted")

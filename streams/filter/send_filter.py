@@ -29,6 +29,7 @@ from schemas.envelope import parse_event
 from schemas.events import MailRequested
 from schemas.exceptions import InvalidEvent
 from schemas.partitioning import partition_for
+from schemas.positions import position
 from schemas.purposes import Purpose
 from schemas.topics import DEAD_LETTERS, INPUT_TOPICS, MAIL_OUTBOX, MAIL_REQUESTS, MAIL_SUPPRESSED
 from schemas.unsubscribe_token import Signer
@@ -40,7 +41,8 @@ from streams.settings import StreamSettings
 
 log = logging.getLogger("consent.streams.filter")
 
-NO_RELATIONSHIP = (False, "no_relationship", "fail_closed.unknown_contact", False)
+NO_RELATIONSHIP: tuple[bool, str | None, str, bool] = (
+    False, "no_relationship", "fail_closed.unknown_contact", False)
 
 
 class SendFilter:
@@ -87,7 +89,7 @@ class SendFilter:
 
     def prepare(self, batch: list[Message], keep_alive: KeepAlive) -> list[Message]:
         started = datetime.now(UTC)
-        if not self.barrier.wait({m.partition() for m in batch}, keep_alive):
+        if not self.barrier.wait({position(m)[1] for m in batch}, keep_alive):
             return []
         self.metrics.barrier_wait.observe((datetime.now(UTC) - started).total_seconds())
         return batch
@@ -131,11 +133,11 @@ class SendFilter:
         data = req.data
         key = self.hasher.key_of_normalised(data.email)  # the model normalised the address
         kb = key.encode("ascii")
-        p = msg.partition()
+        _topic, p, offset = position(msg)
         found = self.replica.get(p, kb) if msg.key() == kb else None
         if found is None and (msg.key() != kb or partition_for(kb, self.partitions) != p):
             self.metrics.rekeyed.labels(MAIL_REQUESTS).inc()
-            log.warning("re-keyed request: partition=%s offset=%s", p, msg.offset())
+            log.warning("re-keyed request: partition=%s offset=%s", p, offset)
             out(self.requests_topic, kb, msg.value())
             return None
         if found is None:

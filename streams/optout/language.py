@@ -72,8 +72,8 @@ class Language:
                 typo.append(False)
                 forms.append(w)
                 continue
-            t, f, phrases, form = entry(w)
-            tags.append(set(t))
+            known, f, phrases, form = entry(w)
+            tags.append(set(known))
             typo.append(f)
             forms.append(form)
             if phrases:

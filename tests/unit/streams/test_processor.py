@@ -1,0 +1,215 @@
+"""The transactional loop's own logic, on stand-in clients: what commits together, what retries,
+what ends the process."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, Message, TopicPartition
+
+from schemas.settings import ClientSettings
+from streams import processor
+from streams.exceptions import TransactionFailed
+from streams.processor import Output, TransactionalLoop
+from tests.unit.kafka_fakes import FakeConsumer, FakeProducer, error_msg, msg, txn_error
+
+
+class RecordingHandler:
+    def __init__(self, prepare: Callable[[list[Message], Any], list[Message]] | None = None
+                 ) -> None:
+        self.calls: list[str] = []
+        self._prepare = prepare
+
+    def on_assign(self, partitions: list[TopicPartition]) -> None:
+        self.calls.append("assign")
+
+    def on_revoke(self, partitions: list[TopicPartition]) -> None:
+        self.calls.append("revoke")
+
+    def prepare(self, batch: list[Message], keep_alive: Any) -> list[Message]:
+        self.calls.append("prepare")
+        return self._prepare(batch, keep_alive) if self._prepare else batch
+
+    def process(self, batch: list[Message], out: Output) -> None:
+        self.calls.append("process")
+        for m in batch:
+            out("out", m.key(), m.value())
+
+    def committed(self) -> None:
+        self.calls.append("committed")
+
+    def aborted(self) -> None:
+        self.calls.append("aborted")
+
+    def idle(self, begin: Callable[[], Output]) -> None:
+        self.calls.append("idle")
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    slept: list[float] = []
+    monkeypatch.setattr(processor.time, "sleep", slept.append)
+    return slept
+
+
+def loop(monkeypatch: pytest.MonkeyPatch, handler: RecordingHandler, **kw: Any
+         ) -> tuple[TransactionalLoop, FakeConsumer, FakeProducer]:
+    monkeypatch.setattr(processor, "Consumer", FakeConsumer)
+    monkeypatch.setattr(processor, "Producer", FakeProducer)
+    made = TransactionalLoop(ClientSettings(), group="g", topics=["in"], handler=handler,
+                             name="test", process_id="1", **kw)
+    return made, made.consumer, made.producer
+
+
+def test_outputs_and_the_next_input_offsets_commit_in_one_transaction(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    handler = RecordingHandler()
+    lp, consumer, producer = loop(monkeypatch, handler)
+    consumer.batches = [[msg("in", 0, 5), msg("in", 1, 2), msg("in", 0, 6),
+                         error_msg(KafkaError._PARTITION_EOF)]]
+    lp.step()
+    assert producer.steps == ["begin", "offsets", "commit"]
+    assert sorted((tp.topic, tp.partition, tp.offset) for tp in producer.offsets_sent[0]) == [
+        ("in", 0, 7), ("in", 1, 3)]
+    assert len(producer.produced) == 3
+    assert handler.calls == ["prepare", "process", "committed"]
+    assert lp.transactions == 1
+
+
+def test_a_refused_transaction_is_aborted_and_the_batch_retried(
+        monkeypatch: pytest.MonkeyPatch, sleeps: list[float]) -> None:
+    handler = RecordingHandler()
+    lp, consumer, producer = loop(monkeypatch, handler)
+    producer.commit_errors = [txn_error()]
+    consumer.batches = [[msg("in", 0, 0)]]
+    lp.step()
+    assert producer.steps == ["begin", "offsets", "commit-refused", "abort",
+                              "begin", "offsets", "commit"]
+    assert handler.calls == ["prepare", "process", "aborted", "process", "committed"]
+    assert sleeps == [processor.RETRY_DELAYS_S[0]]
+    assert (lp.aborts, lp.transactions) == (1, 1)
+
+
+def test_retries_are_bounded(monkeypatch: pytest.MonkeyPatch, sleeps: list[float]) -> None:
+    lp, consumer, producer = loop(monkeypatch, RecordingHandler())
+    producer.commit_errors = [txn_error() for _ in range(len(processor.RETRY_DELAYS_S) + 1)]
+    consumer.batches = [[msg("in", 0, 0)]]
+    with pytest.raises(TransactionFailed, match="refused 6 transactions"):
+        lp.step()
+    assert sleeps == list(processor.RETRY_DELAYS_S)
+
+
+def test_a_rebalance_while_retrying_drops_the_batch(monkeypatch: pytest.MonkeyPatch,
+                                                    sleeps: list[float]) -> None:
+    handler = RecordingHandler()
+    lp, consumer, producer = loop(monkeypatch, handler)
+    producer.commit_errors = [txn_error()]
+    consumer.batches = [[msg("in", 0, 0)]]
+    real_keep_alive = lp.keep_alive
+
+    def rebalanced() -> bool:
+        lp._rebalanced = True
+        return real_keep_alive()
+
+    monkeypatch.setattr(lp, "keep_alive", rebalanced)
+    lp.step()
+    assert producer.steps.count("begin") == 1
+    assert handler.calls == ["prepare", "process", "aborted"]
+
+
+def test_a_fatal_or_unabortable_transaction_error_ends_the_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for error in (txn_error(fatal=True), txn_error(abortable=False)):
+        lp, consumer, producer = loop(monkeypatch, RecordingHandler())
+        producer.commit_errors = [error]
+        consumer.batches = [[msg("in", 0, 0)]]
+        with pytest.raises(TransactionFailed, match="transaction failed"):
+            lp.step()
+
+
+def test_a_handler_error_aborts_the_open_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    handler = RecordingHandler()
+    lp, consumer, producer = loop(monkeypatch, handler)
+
+    def broken(batch: list[Message], out: Output) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(handler, "process", broken)
+    consumer.batches = [[msg("in", 0, 0)]]
+    with pytest.raises(RuntimeError):
+        lp.step()
+    assert producer.steps == ["begin", "abort"]
+
+
+def test_a_rebalance_during_prepare_drops_the_batch_before_any_transaction(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def wait(batch: list[Message], keep_alive: Any) -> list[Message]:
+        lp._assigned(consumer, [TopicPartition("in", 0)])  # as poll() would run it
+        return batch
+
+    handler = RecordingHandler(prepare=wait)
+    lp, consumer, producer = loop(monkeypatch, handler)
+    consumer.batches = [[msg("in", 0, 0)]]
+    lp.step()
+    assert producer.steps == []
+    assert handler.calls == ["prepare", "assign"]
+
+
+def test_keep_alive_pauses_polls_and_resumes_and_reports_a_rebalance(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    lp, consumer, _producer = loop(monkeypatch, RecordingHandler())
+    consumer.assigned = [TopicPartition("in", 0)]
+    assert lp.keep_alive() is True
+    assert len(consumer.paused) == 1 and len(consumer.resumed) == 1
+    lp._rebalanced = True
+    assert lp.keep_alive() is False
+    consumer.polled = [msg("in", 0, 0)]
+    with pytest.raises(TransactionFailed, match="paused consumer delivered"):
+        lp.keep_alive()
+
+
+def test_fatal_client_and_consumer_errors_end_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    lp, consumer, _producer = loop(monkeypatch, RecordingHandler())
+    consumer.batches = [[error_msg(KafkaError._FATAL, fatal=True)]]
+    with pytest.raises(TransactionFailed, match="fatal consumer error"):
+        lp.step()
+    lp._client_error(KafkaError(KafkaError._FATAL, "fenced", fatal=True))
+    with pytest.raises(TransactionFailed, match="fatal Kafka client error"):
+        lp.step()
+
+
+def test_an_empty_poll_lets_the_handler_write_outside_any_batch(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    handler = RecordingHandler()
+    lp, _consumer, producer = loop(monkeypatch, handler)
+
+    def idle(begin: Callable[[], Output]) -> None:
+        out = begin()
+        assert begin() is out  # one transaction however often it is asked
+        out("state", b"~progress", b"{}")
+
+    monkeypatch.setattr(handler, "idle", idle)
+    lp.step()
+    assert producer.steps == ["begin", "commit"]  # no input offsets: there was no input
+    assert handler.calls == ["committed"]
+
+
+def test_output_drains_a_full_queue_instead_of_failing() -> None:
+    producer = FakeProducer()
+    producer.buffer_errors = 2
+    out = Output(producer)
+    out("t", b"k", b"v", partition=3)
+    assert producer.produced == [("t", b"k", b"v", {"partition": 3})]
+    assert producer.steps == ["poll", "poll"]
+    assert out.count == 1
+
+
+def test_lag_goes_to_the_callback(monkeypatch: pytest.MonkeyPatch) -> None:
+    lags: list[tuple[str, int]] = []
+    lp, consumer, _producer = loop(monkeypatch, RecordingHandler(),
+                                   on_lag=lambda t, n: lags.append((t, n)))
+    consumer.assigned = [TopicPartition("in", 0)]
+    consumer.positions = {("in", 0): 4}
+    consumer.watermarks = {("in", 0): (0, 10)}
+    lp.step()
+    assert lags == [("in", 6)]
