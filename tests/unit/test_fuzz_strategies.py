@@ -34,6 +34,7 @@ from tests.fuzz.strategies import (
 SECRET = "unit-test-secret-of-sufficient-length"
 CAST = Cast(victims=("victim-a@example.com", "jérôme.v@bücher.example"),
             key_of=lambda e: contact_key(e, SECRET), tag="unit")
+NTH = st.one_of(st.none(), st.integers(0, 100_000))  # drawn freely, or round-robin by index
 FAST = settings(max_examples=300, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -72,7 +73,7 @@ def test_every_address_trick_is_refused(data: st.DataObject) -> None:
 @FAST
 @given(st.data())
 def test_every_hostile_input_record_is_refused_by_the_parser(data: st.DataObject) -> None:
-    h = data.draw(hostile_input(CAST, "m1"))
+    h = data.draw(hostile_input(CAST, "m1", data.draw(NTH)))
     with pytest.raises(InvalidEvent):
         parse_event(h.value, topic=h.topic)
 
@@ -80,7 +81,7 @@ def test_every_hostile_input_record_is_refused_by_the_parser(data: st.DataObject
 @FAST
 @given(st.data())
 def test_every_hostile_sink_record_fails_where_it_says(data: st.DataObject) -> None:
-    h = data.draw(hostile_sink_record(CAST, "m2"))
+    h = data.draw(hostile_sink_record(CAST, "m2", data.draw(NTH)))
     if h.expect == "sink_failure":
         rows = collect([_Msg(h.topic, h.key, h.value)], {h.topic: h.topic})  # type: ignore[list-item]
         assert len(rows.failures) == 1, h.case
