@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: install browser chaos demo test test-unit test-integration bench up down status lint schemas clean
+.PHONY: install browser chaos demo test test-unit test-integration fuzz bench up down status lint schemas clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -30,6 +30,10 @@ test-unit: install
 
 test-integration: install browser
 	$(BIN)/python -m pytest tests/integration
+
+FUZZ_EXAMPLES ?= 5000
+fuzz: install          ## long fuzz run: FUZZ_EXAMPLES hostile records in batches, with valid traffic
+	CONSENT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/integration/test_fuzz.py tests/unit/test_fuzz_strategies.py
 
 bench: install         ## send-filter throughput vs a bare pass-through; writes bench/results/
 	$(BIN)/consent bench

@@ -19,6 +19,9 @@ class Mailbox:
     # or "550 no such user" to refuse a message, None to accept it
     responder: Callable[[Message], str | None] | None = None
     refused: list[tuple[Message, str]] = field(default_factory=list)
+    # every accepted envelope recipient (RCPT TO): where a mail really went, whatever its
+    # headers say; the fuzz harness checks it, since a forged To header proves nothing
+    recipients: list[str] = field(default_factory=list)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         content: Any = envelope.original_content or envelope.content
@@ -29,11 +32,17 @@ class Mailbox:
                 self.refused.append((msg, answer))
                 return answer
             self.messages.append(msg)
+            self.recipients.extend(envelope.rcpt_tos)
         return "250 OK queued"
 
     def snapshot(self) -> list[Message]:
         with self.lock:
             return list(self.messages)
+
+    def delivered_to(self) -> list[str]:
+        """Envelope recipients of every accepted mail, in arrival order."""
+        with self.lock:
+            return list(self.recipients)
 
     def __len__(self) -> int:
         with self.lock:

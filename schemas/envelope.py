@@ -70,7 +70,9 @@ def _major(version: Any) -> int | None:
     if not isinstance(version, str):
         return None
     head = version.split(".", 1)[0]
-    return int(head) if head.isdigit() and len(head) <= 6 else None
+    # ASCII digits only: str.isdigit() also admits "１", "١" (which int() reads as 1) and "¹"
+    # (which int() refuses with a bare ValueError, not an InvalidEvent)
+    return int(head) if head.isascii() and head.isdigit() and len(head) <= 6 else None
 
 
 def plainly_within_limits(raw: bytes) -> bool:

@@ -129,7 +129,8 @@ class Envelope(BaseModel):
 
     event_id: UUID
     type: str
-    schema_version: Annotated[str, Field(pattern=r"^\d+(\.\d+)?$")]
+    # [0-9], not \d: the pattern engine's \d matches every Unicode digit ("１", "١")
+    schema_version: Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?$")]
     occurred_at: EventTime
     source: Ident
     data: Data

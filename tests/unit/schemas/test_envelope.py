@@ -526,3 +526,13 @@ def test_the_byte_precheck_says_no_to_what_the_walk_refuses() -> None:
     assert not plainly_within_limits(b"[" * 40 + b"]" * 40)
     assert not plainly_within_limits(b"[" + b"1," * 3000 + b"1]")
     assert plainly_within_limits(b'{"type": "x", "data": {"a": [1, 2]}}')
+
+
+@pytest.mark.parametrize("version", ["１", "١", "߁.0", "¹", "²", "1.١"])
+def test_schema_version_takes_ascii_digits_only(version: str) -> None:
+    """Found by the fuzz harness: "１" and "١" passed as version 1 (both `str.isdigit()` and the
+    pattern's `\\d` admit any Unicode digit) and "¹" escaped parse_event as a bare ValueError,
+    which the worker filed as a processing error instead of an invalid event."""
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(raw(doc(schema_version=version)))
+    assert caught.value.kind == "invalid_fields"
