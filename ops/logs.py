@@ -34,6 +34,11 @@ class JsonFormatter(logging.Formatter):
             "process": self.process,
             "msg": record.getMessage(),
         }
+        # structured fields a logger passes as `extra={"fields": {...}}` (the webhook access
+        # log): top-level keys a log store can filter on, never overriding the ones above
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            doc.update({k: v for k, v in fields.items() if k not in doc})
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
             # the type and where, not the message: a third party's message may hold a value

@@ -29,7 +29,6 @@ caller made up (it could hold an address).
 """
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -218,7 +217,10 @@ class JsonAccessLogger(AbstractAccessLogger):
             "route": resource.canonical if resource is not None else "(no route)",
             "status": response.status, "ms": round(time * 1000, 1)}
         line.update(request.get(REQUEST, {}))
-        self.logger.info(json.dumps(line, separators=(",", ":")))
+        # the fields go as fields (ops.logs puts them at the top level of the JSON line), so
+        # they are filterable and not a JSON string inside `msg`
+        self.logger.info("%s %s %s", line["method"], line["route"], line["status"],
+                         extra={"fields": line})
 
 
 RUNNER_OPTIONS: dict[str, Any] = {"access_log_class": JsonAccessLogger, "access_log": access_log}

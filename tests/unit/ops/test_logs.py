@@ -28,3 +28,11 @@ def test_an_exception_is_logged_by_type_and_place_never_by_its_message() -> None
     doc = json.loads(line)
     assert doc["exc_type"] == "ValueError" and "test_logs.py" in doc["exc_trace"]
     assert "victim" not in line
+
+
+def test_structured_fields_become_top_level_keys_and_never_replace_the_standard_ones() -> None:
+    record = _record("POST %s %s", "/webhooks/{source}/{kind}", 200)
+    record.fields = {"route": "/webhooks/{source}/{kind}", "status": 200, "level": "forged"}
+    doc = json.loads(JsonFormatter("ingest-server").format(record))
+    assert (doc["route"], doc["status"]) == ("/webhooks/{source}/{kind}", 200)
+    assert doc["level"] == "warning" and doc["msg"] == "POST /webhooks/{source}/{kind} 200"
