@@ -21,6 +21,7 @@ import fcntl
 import logging
 import os
 import secrets
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -170,6 +171,33 @@ def _prune(admin: AdminClient, wanted: set[AclBinding], prefix: str, app_id: str
     return [f"{b.principal} {_label(b.operation)} {_label(b.restype)} {b.name}" for b in stale]
 
 
+def _await_acls(admin: AdminClient, wanted: set[AclBinding], timeout: float) -> None:
+    """Return once the broker's authorizer holds every wanted ACL.
+
+    `create_acls` returns when the controller has committed them; the broker applies them a
+    little later, seconds on a loaded machine. A process started in between was refused
+    (TOPIC_AUTHORIZATION_FAILED: a webhook answered 503 right after `make up`), so setup is
+    done only when the ACLs are in force.
+    """
+    everyone = AclBindingFilter(ResourceType.ANY, None,  # type: ignore[arg-type]  # any name
+                                ResourcePatternType.ANY, None,  # type: ignore[arg-type]  # anyone
+                                None,  # type: ignore[arg-type]  # any host
+                                AclOperation.ANY, AclPermissionType.ANY)
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            missing = wanted - set(admin.describe_acls(everyone, request_timeout=timeout).result())
+        except KafkaException as exc:
+            raise AccessError(f"cannot read the ACLs back: {exc.args[0].name()}") from exc
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise AccessError(f"{len(missing)} ACLs created but not in force after {timeout:.0f}s")
+        time.sleep(delay)
+        delay = min(1.0, delay * 2)
+
+
 def _label(value: Enum | str | int) -> str:
     """An ACL field's name. The client turns every field of a binding into its enum; its types
     still allow the str or int it was made from."""
@@ -208,6 +236,7 @@ def setup_access(admin_settings: ClientSettings, prefix: str, app_id: str, clien
         report.users = list(passwords)
         _results(admin.create_acls(sorted(bindings, key=str), request_timeout=timeout),
                  "creating ACLs")
+        _await_acls(admin, bindings, timeout)
         report.acls = len(bindings)
         if prune:
             report.pruned = _prune(admin, bindings, prefix, app_id, timeout)

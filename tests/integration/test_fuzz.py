@@ -368,7 +368,12 @@ def _batch(f: Fuzz, data: st.DataObject, tmp: Path) -> None:
                                                 label="http")
         statuses.append((method, target[:40], http(method, f"{f.base.rsplit('/', 1)[0]}{target}",
                                                    body, ctype)))
-    assert all(s < 500 for *_r, s in statuses), [s for s in statuses if s[2] >= 500]
+    # never a crash (500); a 503 only where it is the documented "not yet": the preference
+    # centre answers it while the sink has not written a new contact's rows (it never guesses
+    # a page of unticked boxes), which depends on timing, not on the input
+    failed = [s for s in statuses if s[2] >= 500
+              and not (s[2] == 503 and s[1].startswith("/unsubscribe/preferences"))]
+    assert failed == [], failed
     output = _import(f, tmp, import_lines,
                      data.draw(hostile_import_lines(cast.victims, 6), label="import lines"),
                      data)

@@ -62,3 +62,36 @@ def test_setup_refuses_an_admin_configuration_without_sasl(tmp_path: Path) -> No
     ("purchases", False)])
 def test_prune_stays_inside_the_deployments_names(name: str, owned: bool) -> None:
     assert _owned(name, "t1-", "t1-consent") is owned
+
+
+class _Done:
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def result(self) -> object:
+        return self.value
+
+
+class _LaggingBroker:
+    """describe_acls shows the created ACLs only after `lag` reads, as a loaded broker does."""
+
+    def __init__(self, acls: set, lag: int) -> None:
+        self.acls, self.lag, self.reads = acls, lag, 0
+
+    def describe_acls(self, _flt: object, request_timeout: float) -> _Done:
+        self.reads += 1
+        return _Done(list(self.acls) if self.reads > self.lag else [])
+
+
+def test_setup_returns_only_once_the_broker_enforces_the_acls(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import ops.access as access
+
+    monkeypatch.setattr(access.time, "sleep", lambda _s: None)
+    wanted = {acl_binding(g) for g in access.grants("p-", "p-consent")}
+    broker = _LaggingBroker(wanted, lag=3)
+    access._await_acls(broker, wanted, timeout=5)  # type: ignore[arg-type]
+    assert broker.reads == 4
+    never = _LaggingBroker(set(), lag=0)
+    with pytest.raises(AccessError, match="not in force"):
+        access._await_acls(never, wanted, timeout=0)  # type: ignore[arg-type]
