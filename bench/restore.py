@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from bench.constants import RESTORE_TIMEOUT_S
 from bench.errors import BenchError
 from bench.state import Bench
@@ -21,13 +23,36 @@ from bench.stats import figure, per_second
 from ops.supervisor import wait_until
 
 AGENT_DONE = re.compile(r"restored (\d+) consent states in ([\d.]+)s")
-REPLICA_DONE = re.compile(r"^(\S+ \S+) .*replica: partition (\d+) restored \((\d+) contacts\)",
-                          re.MULTILINE)
-LOG_TIME = "%Y-%m-%d %H:%M:%S,%f"
+REPLICA_DONE = re.compile(r"replica: partition (\d+) restored \((\d+) contacts\)")
+TEXT_LINE = re.compile(r"^(\S+ \S+) \S+ \S+: (.*)$")
+TEXT_TIME = "%Y-%m-%d %H:%M:%S,%f"
 
 
 def _log(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _lines(path: Path) -> list[tuple[float, str]]:
+    """(wall-clock time, message) of each log line: the daemons' JSON lines (`ops.logs`), or
+    text lines when CONSENT_LOG_FORMAT=text."""
+    out = []
+    for line in _log(path).splitlines():
+        if line.startswith("{"):
+            try:
+                doc = orjson.loads(line)
+                out.append((datetime.fromisoformat(doc["ts"]).timestamp(), str(doc["msg"])))
+            except (orjson.JSONDecodeError, KeyError, ValueError):
+                continue
+        elif (m := TEXT_LINE.match(line)) is not None:
+            when = datetime.strptime(m.group(1), TEXT_TIME).astimezone().timestamp()
+            out.append((when, m.group(2)))
+    return out
+
+
+def _replica_done(path: Path) -> list[tuple[float, int, int]]:
+    """(time, partition, contacts) of each "partition restored" line of a filter's log."""
+    return [(when, int(m.group(1)), int(m.group(2))) for when, msg in _lines(path)
+            if (m := REPLICA_DONE.search(msg)) is not None]
 
 
 def restore_agent(bench: Bench) -> dict[str, Any]:
@@ -54,13 +79,13 @@ def restore_filter(bench: Bench) -> dict[str, Any]:
     partitions = bench.settings.partitions
 
     def done() -> bool:
-        return len({m.group(2) for m in REPLICA_DONE.finditer(_log(comp.log_path))}) >= partitions
+        return len({p for _t, p, _n in _replica_done(comp.log_path)}) >= partitions
 
     wait_until(done, RESTORE_TIMEOUT_S, "the filter's replica restore", check=bench.check)
-    found = list(REPLICA_DONE.finditer(_log(comp.log_path)))
-    # log lines carry local wall-clock time, as time.time() does
-    last = max(datetime.strptime(m.group(1), LOG_TIME).astimezone().timestamp() for m in found)
-    contacts = sum(int(m.group(3)) for m in found)
+    found = _replica_done(comp.log_path)
+    # log lines carry wall-clock time, as time.time() does
+    last = max(when for when, _p, _n in found)
+    contacts = sum(n for _t, _p, n in found)
     bench.stop(comp)
     seconds = last - started
     return {"contacts": contacts, "process_start_to_restored_s": round(seconds, 1),
