@@ -20,6 +20,7 @@ import psycopg
 from confluent_kafka import Message
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from schemas.processors import DestinationKind
 from sinks.db import connect
 from sinks.kafka_source import TrackedConsumer, install_stop_handlers
 from sinks.postgres_copy import prepare_session, write
@@ -121,6 +122,7 @@ class PostgresWriter:
 def run_postgres_sink(settings: SinkSettings, stop: threading.Event | None = None,
                       metrics: SinkMetrics | None = None) -> None:
     settings.check_production()
+    settings.check_destinations(DestinationKind.KAFKA, DestinationKind.DATABASE)
     stop = stop or threading.Event()
     install_stop_handlers(stop)
     metrics = metrics or SinkMetrics()

@@ -19,6 +19,7 @@ from confluent_kafka.admin import AdminClient
 from prometheus_client import start_http_server
 
 from schemas.exceptions import ConsentError
+from schemas.processors import DestinationKind
 from schemas.topics import CONSENT_STATE, INPUT_TOPICS, MAIL_REQUESTS, all_specs, topic_name
 from streams.agent.agent import ConsentAgent
 from streams.agent.store import StateStores
@@ -152,8 +153,14 @@ def build_filter(settings: StreamSettings, metrics: StreamMetrics | None = None
         consumer_extra={"session.timeout.ms": int(settings.session_timeout_s * 1000)})
 
 
-def run_agent(settings: StreamSettings) -> None:
+def check_start(settings: StreamSettings) -> None:
+    """Refuse to start with a published secret or towards an undeclared destination."""
     settings.check_production()
+    settings.check_destinations(DestinationKind.KAFKA, DestinationKind.UNSUBSCRIBE)
+
+
+def run_agent(settings: StreamSettings) -> None:
+    check_start(settings)
     check_topics(settings)
     metrics = StreamMetrics()
     _serve_metrics(settings, metrics)
@@ -163,7 +170,7 @@ def run_agent(settings: StreamSettings) -> None:
 
 
 def run_filter(settings: StreamSettings) -> None:
-    settings.check_production()
+    check_start(settings)
     check_topics(settings)
     metrics = StreamMetrics()
     _serve_metrics(settings, metrics)
