@@ -38,8 +38,12 @@ def _topics_create(args: argparse.Namespace) -> int:
     from ops.topics import create_topics
     from streams.settings import StreamSettings
 
-    for name, status in create_topics(StreamSettings()).items():
-        console.print(f"{status:8} {name}")
+    for name, report in create_topics(StreamSettings()).items():
+        changed = ", ".join(f"{k} {old or 'default'} -> {new}"
+                            for k, (old, new) in sorted(report.changed.items()))
+        console.print(f"{report.status:8} {name:32} retention {report.retention}"
+                      + (f"  ({changed})" if changed else ""), markup=False, highlight=False,
+                      soft_wrap=True)
     return 0
 
 
