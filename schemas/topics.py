@@ -10,7 +10,7 @@ data in raw form — the consent inputs, `mail-requests`, `mail-outbox` (address
 bodies) and `dead-letters` (original bytes) — keep it only as long as the pipeline needs it:
 days (`CONSENT_RAW_RETENTION_DAYS`, `CONSENT_DEAD_LETTER_RETENTION_DAYS`), not a month. What is
 derived from them and holds no personal data (the ledger, the consent table, decisions, review
-items) is kept as the proof it is. Kafka deletes whole segments, and only once the
+items, disclosures) is kept as the proof it is. Kafka deletes whole segments, and only once the
 newest record in a segment is older than the retention, so raw topics roll a segment every
 tenth of their retention: a record is gone at most 1.1 x the retention after it was written,
 plus the broker's retention check interval (`log.retention.check.interval.ms`, 5 minutes by
@@ -33,6 +33,11 @@ CONSENT_REVIEW = "consent-review"
 """Detected text an agent should confirm (possible opt-outs, re-subscribe requests)."""
 CONSENT_STATE = "consent-state"
 """The materialised consent table (compacted), with the agent's progress markers."""
+DISCLOSURES = "disclosures"
+"""Legal disclosures the DPO made (`consent disclose`); only the `dpo` principal writes it, and
+the consent agent turns each into a ledger line. Not a consent input: no mail waits for it."""
+AGENT_TOPICS = (*INPUT_TOPICS, DISCLOSURES)
+"""What the consent agent reads: the consent inputs and the disclosures."""
 OUTPUT_TOPICS = (CONSENT_CHANGES, MAIL_OUTBOX, MAIL_SUPPRESSED, DEAD_LETTERS, CONTACTS,
                  CONSENT_STATE, CONSENT_REVIEW)
 RAW_TOPICS = (*INPUT_TOPICS, MAIL_REQUESTS, MAIL_OUTBOX)
@@ -46,6 +51,7 @@ TOPIC_TYPES: dict[str, frozenset[str]] = {
     ),
     "preferences": frozenset({"preference.changed", "contact.erasure_requested"}),
     MAIL_REQUESTS: frozenset({"mail.requested"}),
+    DISCLOSURES: frozenset({"contact.disclosure_recorded"}),
 }
 """Which input topic carries which event types (DESIGN.md, "Topics")."""
 
@@ -132,6 +138,7 @@ def topic_specs(retention: Retention | None = None) -> list[TopicSpec]:
         TopicSpec(CONSENT_CHANGES, config=forever, holds="the ledger; no personal data"),
         TopicSpec(MAIL_SUPPRESSED, config=audit, holds="suppressed requests; no personal data"),
         TopicSpec(CONSENT_REVIEW, config=audit, holds="review items; no personal data"),
+        TopicSpec(DISCLOSURES, config=forever, holds="legal disclosures; no personal data"),
         # personal data per contact, kept while we hold it; erasure writes a tombstone, and
         # compaction removes the profile within `max.compaction.lag.ms` (at most a day, never
         # longer than the raw retention) once a later write has rolled the segment

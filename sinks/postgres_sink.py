@@ -1,4 +1,5 @@
-"""PostgreSQL sink: consent ledger, current consent, mail decisions, profiles, dead letters.
+"""PostgreSQL sink: consent ledger, current consent, mail decisions, profiles, dead letters,
+erasures, review items and legal disclosures (the last three from the ledger's lines).
 
 Every write is an idempotent upsert keyed by what makes the record unique (contact, event and
 scope; request id; topic position), so replays and duplicate events change nothing.
@@ -89,6 +90,7 @@ class PostgresWriter:
             total.erasures += single.erasures
             total.reviews += single.reviews
             total.resolutions += single.resolutions
+            total.disclosures += single.disclosures
         return total
 
     def _record_failures(self, conn: psycopg.Connection, failures: list[Failure]) -> None:
@@ -113,7 +115,8 @@ class PostgresWriter:
                          ("mail_decisions", len(rows.decisions)),
                          ("contacts", len(rows.contacts)), ("erasures", len(rows.erasures)),
                          ("dead_letters", len(rows.letters)),
-                         ("review_items", len(rows.reviews))):
+                         ("review_items", len(rows.reviews)),
+                         ("disclosures", len(rows.disclosures))):
             if n:
                 m.labels(table).inc(n)
         self.metrics.last_batch.set_to_current_time()

@@ -20,7 +20,7 @@ from prometheus_client import start_http_server
 
 from schemas.exceptions import ConsentError
 from schemas.processors import DestinationKind
-from schemas.topics import CONSENT_STATE, INPUT_TOPICS, MAIL_REQUESTS, all_specs, topic_name
+from schemas.topics import AGENT_TOPICS, CONSENT_STATE, MAIL_REQUESTS, all_specs, topic_name
 from streams.agent.agent import ConsentAgent
 from streams.agent.store import StateStores
 from streams.filter.barrier import Barrier
@@ -118,7 +118,7 @@ def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None
     agent = ConsentAgent(settings, _policy(settings), metrics, stores, rerouter)
     loop = TransactionalLoop(
         settings, group=f"{settings.app_id}-agent",
-        topics=[settings.topic(t) for t in INPUT_TOPICS], handler=agent, name="consent agent",
+        topics=[settings.topic(t) for t in AGENT_TOPICS], handler=agent, name="consent agent",
         process_id=settings.process_id, transaction_timeout_s=settings.transaction_timeout_s,
         batch_size=settings.agent_batch,
         on_transaction=metrics.transaction_seconds.labels("agent").observe,
