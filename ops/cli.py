@@ -74,7 +74,7 @@ def _sink(args: argparse.Namespace) -> int:
 def _lookup(args: argparse.Namespace) -> int:
     from ops.lookup import run_lookup
 
-    return run_lookup(args.email)
+    return run_lookup(args.email, as_json=args.json)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -157,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     sink.set_defaults(func=_sink)
     lk = sub.add_parser("lookup", help="current consent and history of one e-mail address")
     lk.add_argument("email")
+    lk.add_argument("--json", action="store_true",
+                    help="everything held on the person as one JSON document (access request)")
     lk.set_defaults(func=_lookup)
     rv = sub.add_parser("review", help="detected text an agent should confirm or reverse")
     rv.add_argument("verdict", nargs="?", choices=["confirm", "reverse"])
