@@ -77,6 +77,13 @@ def _lookup(args: argparse.Namespace) -> int:
     return run_lookup(args.email, as_json=args.json)
 
 
+def _disclose(args: argparse.Namespace) -> int:
+    from ops.disclose import run_disclose
+
+    return run_disclose(args.email, args.legal_basis, args.case_ref, args.authority, args.out,
+                        args.wait, console)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from ops.demo import run_demo
 
@@ -160,6 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
     lk.add_argument("--json", action="store_true",
                     help="everything held on the person as one JSON document (access request)")
     lk.set_defaults(func=_lookup)
+    dc = sub.add_parser("disclose", help="legal disclosure: export what is held on a person to "
+                        "a file and record it (DPO only)")
+    dc.add_argument("email")
+    dc.add_argument("--legal-basis", required=True, help="the law or order requiring it")
+    dc.add_argument("--case-ref", required=True, help="the authority's case reference")
+    dc.add_argument("--authority", required=True, help="who receives the data")
+    dc.add_argument("--out", help="the file to write (must not exist; default "
+                    "./disclosure-<id>.json), mode 600")
+    dc.add_argument("--wait", type=float, default=30.0,
+                    help="seconds to wait until PostgreSQL shows the record (default 30)")
+    dc.set_defaults(func=_disclose)
     rv = sub.add_parser("review", help="detected text an agent should confirm or reverse")
     rv.add_argument("verdict", nargs="?", choices=["confirm", "reverse"])
     rv.add_argument("review_id", nargs="?")
