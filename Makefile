@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: install demo test test-unit test-integration bench up down status lint schemas clean
+.PHONY: install browser demo test test-unit test-integration bench up down status lint schemas clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -16,16 +16,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+browser:               ## Debian's chromium + chromium-driver for the browser test (idempotent; apt as root)
+	bash deploy/local/browser.sh
+
 demo: install          ## start everything locally, drive traffic, print a summary
 	$(BIN)/consent demo
 
-test: install          ## unit + integration tests (starts and stops its own broker and database)
+test: install browser  ## unit + integration tests (starts and stops its own broker and database)
 	$(BIN)/python -m pytest
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit
 
-test-integration: install
+test-integration: install browser
 	$(BIN)/python -m pytest tests/integration
 
 bench: install         ## send-filter throughput vs a bare pass-through; writes bench/results/
@@ -41,7 +44,7 @@ status: install
 	$(BIN)/consent stack status
 
 lint: install
-	$(BIN)/ruff check schemas streams sinks sources ops bench tests deploy
+	$(BIN)/ruff check schemas consent_table streams sinks sources ops bench tests deploy
 
 schemas: install       ## regenerate schemas/json after changing a model
 	$(BIN)/python -m schemas.export

@@ -1,10 +1,13 @@
 """The mailer: outbox records → SMTP, into a local SMTP server, timed from its own records.
 
-A scratch outbox topic (its own prefix) holds `MAILER_MAILS` valid outbox records for
-distinct requests; a mailer process starts on it with the default pool of SMTP connections,
-and the rate is first `sent` → last `sent` by `mail_sends.finished_at` (PostgreSQL's clock,
-written as each mail is finished). The SMTP server (aiosmtpd, in the bench process) accepts
-and keeps every mail in memory, so the figure is the mailer's, not a relay's.
+`MAILER_MAILS` transactional outbox records for preloaded contacts are appended to the run's
+`mail-outbox`, and the mailer starts at the offsets where they begin (its position is stored in
+PostgreSQL, so the bench writes it there first: the throughput phases' forwarded requests
+before them are not part of this phase). It runs with its default pool of SMTP connections and
+its send-time consent check; transactional mail passes that check for every known contact, so
+every record is mailed. The rate is first `sent` → last `sent` by `mail_sends.finished_at`. The
+SMTP server (aiosmtpd, in the bench process) keeps every mail in memory, so the figure is the
+mailer's, not a relay's.
 """
 
 import time
@@ -19,49 +22,45 @@ from psycopg import sql
 from bench.constants import DECIDE_TIMEOUT_S, MAILER_MAILS
 from bench.contacts import contact_email
 from bench.display import progress_bars
-from bench.errors import BenchError
 from bench.state import Bench
 from bench.stats import figure, per_second
-from ops.deployment import Deployment
 from ops.smtp_capture import CaptureServer
 from ops.supervisor import wait_until
 from schemas.contact import normalise_email
 from schemas.topics import MAIL_OUTBOX
-from sources.producer import EventProducer
 
 
 def mailer_run(bench: Bench) -> dict[str, Any]:
-    prefix = f"{bench.settings.topic_prefix}mail-"
-    main = bench.deployment
-    if main is None:
-        raise BenchError("the mailer phase needs the run's deployment")
-    # a deployment of its own (topics, ACLs for its prefix), in the run's database schema
-    mail = Deployment(main.infra, prefix=prefix, app_id=f"{prefix}consent",
-                      db_schema=main.db_schema, data_dir=main.data_dir)
-    mail.setup()
+    outbox = bench.settings.topic(MAIL_OUTBOX)
+    start = bench.end_offsets(MAIL_OUTBOX)
+    with psycopg.connect(bench.infra.database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(
+            sql.Identifier(bench.sink_settings.db_schema)))
+        conn.cursor().executemany(
+            "INSERT INTO kafka_positions (consumer, topic, partition, next_offset) "
+            "VALUES ('mailer', %s, %s, %s) ON CONFLICT (consumer, topic, partition) "
+            "DO UPDATE SET next_offset = EXCLUDED.next_offset",
+            [(outbox, p, o) for p, o in start.items()])
     now = datetime.now(UTC).isoformat()
     tag = uuid.uuid4().hex[:8]
-    producer = EventProducer(bench.settings.model_copy(update={"topic_prefix": prefix}))
     for j in range(MAILER_MAILS):
-        email = normalise_email(contact_email(j))
+        email = normalise_email(contact_email(j % bench.contacts))
         key = bench.key_of(email)
-        producer.send_raw(MAIL_OUTBOX, key, orjson.dumps({
+        bench.producer.send_raw(MAIL_OUTBOX, key, orjson.dumps({
             "record": "mail.outbox", "request_id": f"mail-{tag}-{j}",
-            "contact_key": key.decode(), "purpose": "product_updates",
+            "contact_key": key.decode(), "purpose": "transactional",
             "event_id": str(uuid.uuid4()), "requested_at": now, "decided_at": now,
             "policy_version": "bench", "campaign": "bench", "email": email,
-            "subject": "Product update", "body": "Hello,\n\nNews from Example Software.\n",
-            "unsubscribe_url": "http://127.0.0.1:8089/unsubscribe?token=bench"}))
-    producer.close()
+            "subject": "Your licence", "body": "Hello,\n\nYour licence key is attached.\n",
+            "unsubscribe_url": None}))
+    bench.producer.flush(120)
     with CaptureServer() as smtp, psycopg.connect(bench.infra.database_url,
                                                   autocommit=True) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(
             sql.Identifier(bench.sink_settings.db_schema)))
         started = time.time()
-        comp = bench.procs.start("mailer-1-run", "sink", "mailer", env={
-            **mail.env_for("mailer"), "CONSENT_SMTP_HOST": smtp.host,
-            "CONSENT_SMTP_PORT": str(smtp.port)})
-        bench.running[comp.name] = (comp, 0)
+        comp = bench.start("mailer", "run", "sink", "mailer", env={
+            "CONSENT_SMTP_HOST": smtp.host, "CONSENT_SMTP_PORT": str(smtp.port)})
 
         def sent() -> int:
             row = conn.execute("SELECT count(*) FROM mail_sends WHERE state = 'sent' AND "

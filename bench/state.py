@@ -79,12 +79,13 @@ class Bench:
         self.procs.check_alive()
         self.watcher.check()
 
-    def start(self, kind: str, label: str, *args: str) -> Component:
+    def start(self, kind: str, label: str, *args: str,
+              env: dict[str, str] | None = None) -> Component:
         """Start a `consent` process of one kind (`worker`, `filter`, …) with its own metrics port."""
         self.starts += 1
         port = _free_port()
         comp = self.procs.start(f"{kind}-{self.starts}-{label}", *args,
-                                env={"CONSENT_METRICS_PORT": str(port)})
+                                env={"CONSENT_METRICS_PORT": str(port), **(env or {})})
         self.running[comp.name] = (comp, port)
         return comp
 

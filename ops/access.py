@@ -55,7 +55,8 @@ _RESOURCE = {Resource.TOPIC: ResourceType.TOPIC, Resource.GROUP: ResourceType.GR
              Resource.TRANSACTIONAL_ID: ResourceType.TRANSACTIONAL_ID}
 _PATTERN = {Pattern.LITERAL: ResourcePatternType.LITERAL,
             Pattern.PREFIXED: ResourcePatternType.PREFIXED}
-_OPERATION = {Operation.READ: AclOperation.READ, Operation.WRITE: AclOperation.WRITE}
+_OPERATION = {Operation.READ: AclOperation.READ, Operation.WRITE: AclOperation.WRITE,
+              Operation.DESCRIBE: AclOperation.DESCRIBE}
 # what the client files copy from the admin's: how to reach and trust the broker, never who
 _CONNECTION_KEYS = ("security.protocol", "sasl.mechanisms", "ssl.ca.location",
                     "ssl.endpoint.identification.algorithm")

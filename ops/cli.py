@@ -5,7 +5,7 @@ and keeps its traceback.
 """
 
 import argparse
-import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -144,6 +144,27 @@ def _unsubscribe_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest_server(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from schemas.envelope import describe_validation_error
+    from schemas.exceptions import ConfigError
+    from sources.ingest.app import run_ingest_server
+    from sources.settings import IngestSettings
+
+    # pydantic's own messages would print the secrets they were given: say where, not what
+    try:
+        settings = IngestSettings()
+    except ValidationError as exc:
+        raise ConfigError("invalid webhook ingestion settings: "
+                          f"{describe_validation_error(exc, trusted_keys=True)}") from None
+    except SettingsError as exc:
+        raise ConfigError(f"invalid webhook ingestion settings: {exc}") from None
+    run_ingest_server(settings, host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="consent", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
@@ -206,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     un.add_argument("--host", default="127.0.0.1")
     un.add_argument("--port", type=int, default=8089)
     un.set_defaults(func=_unsubscribe_server)
+    ing = sub.add_parser("ingest-server", help="signed webhooks from the shop and the support "
+                         "desk → purchases and support")
+    ing.add_argument("--host", default="127.0.0.1")
+    ing.add_argument("--port", type=int, default=8090)
+    ing.set_defaults(func=_ingest_server)
     cap = sub.add_parser("smtp-capture", help="an SMTP server that stores mail as .eml files")
     cap.add_argument("--port", type=int, default=8025)
     cap.add_argument("--dir", default=".local/dev/mail")
@@ -215,8 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.loglevel.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ops.logs import configure
+
+    configure(args.command, os.environ.get("CONSENT_LOG_LEVEL", args.loglevel))
     handler: Handler = args.func
     try:
         code = handler(args)

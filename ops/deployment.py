@@ -13,7 +13,8 @@ Who runs as what (README, "Security and data protection"):
 | `consent worker`, `consent filter` | worker | — |
 | `consent sink postgres` | postgres-sink | consent_sink |
 | `consent sink mailer` | mailer | consent_mailer |
-| `consent unsubscribe-server` | unsubscribe | — |
+| `consent unsubscribe-server` | unsubscribe | consent_unsubscribe (the preference centre's read) |
+| `consent ingest-server` | ingest | — |
 | `consent lookup`, `consent review` (listing) | — | consent_reader |
 | `consent review confirm/reverse`, `import-suppressions` | preference-centre | consent_reader |
 | `consent disclose` | dpo | consent_dpo |
@@ -22,7 +23,9 @@ The admin principal and the migration owner are used by setup (topics, ACLs, mig
 by the test and bench drivers that play every producer at once — never by a pipeline process.
 """
 
+import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +44,8 @@ IDENTITIES: dict[str, tuple[str | None, str | None]] = {
     "filter": ("worker", None),
     "postgres-sink": ("postgres-sink", "consent_sink"),
     "mailer": ("mailer", "consent_mailer"),
-    "unsubscribe-server": ("unsubscribe", None),
+    "unsubscribe-server": ("unsubscribe", "consent_unsubscribe"),
+    "ingest-server": ("ingest", None),
     "lookup": (None, "consent_reader"),
     "review": ("preference-centre", "consent_reader"),
     "import": ("preference-centre", None),
@@ -49,6 +53,20 @@ IDENTITIES: dict[str, tuple[str | None, str | None]] = {
     "smtp-capture": (None, None),
 }
 KEY_SECRET_FILE = "key_secret"  # noqa: S105 - a file name, not a secret
+INGEST_SECRETS_FILE = "ingest_secrets.json"  # noqa: S105 - a file name, not a secret
+INGEST_SOURCES = ("shop", "helpdesk")
+"""The webhook sources a local stack signs for (`IngestSettings.ingest_sources`' defaults)."""
+
+
+def _generated(path: Path, make: Callable[[], str]) -> str:
+    """A private file's text, written (mode 600, atomically) on first use."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(make(), encoding="utf-8")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text(encoding="utf-8").strip()
 
 
 def key_secret(instance_dir: Path) -> str:
@@ -57,14 +75,18 @@ def key_secret(instance_dir: Path) -> str:
     Never the published development value: with it, keys are reversible and anyone can forge
     unsubscribe links.
     """
-    path = instance_dir / KEY_SECRET_FILE
-    if not path.exists():
-        instance_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-        tmp.chmod(0o600)
-        tmp.replace(path)
-    return path.read_text(encoding="utf-8").strip()
+    return _generated(instance_dir / KEY_SECRET_FILE, lambda: secrets.token_urlsafe(32))
+
+
+def ingest_secrets(instance_dir: Path) -> dict[str, str]:
+    """The stack's webhook signing secrets, one per source, in the instance folder.
+
+    Generated like the key secret, so no stack accepts webhooks signed with a published value;
+    an integrator trying `make up` signs with the one in `.local/<instance>/ingest_secrets.json`.
+    """
+    text = _generated(instance_dir / INGEST_SECRETS_FILE, lambda: json.dumps(
+        {source: secrets.token_urlsafe(32) for source in INGEST_SOURCES}, indent=2))
+    return dict(json.loads(text))
 
 
 @dataclass
@@ -80,6 +102,10 @@ class Deployment:
     @property
     def key_secret(self) -> str:
         return key_secret(self.infra.instance_dir)
+
+    @property
+    def ingest_secrets(self) -> dict[str, str]:
+        return ingest_secrets(self.infra.instance_dir)
 
     def base_env(self) -> dict[str, str]:
         env = {
@@ -102,6 +128,8 @@ class Deployment:
         if role is not None:
             env["CONSENT_DATABASE_URL"] = (self.infra.role_url(role) if self.infra.secured
                                            else self.infra.database_url)
+        if kind == "ingest-server":  # only the process that verifies webhooks holds their secrets
+            env["CONSENT_INGEST_SECRETS"] = json.dumps(self.ingest_secrets)
         return env
 
     def _fields(self) -> dict[str, Any]:

@@ -3,7 +3,8 @@ background, supervised.
 
 For integrators who want to produce events and watch what comes out: the local broker,
 PostgreSQL, the consent agent, the send filter, both sinks, an SMTP server that stores every
-mail as an .eml file, and the one-click unsubscribe endpoint (the URL in every marketing mail).
+mail as an .eml file, the one-click unsubscribe endpoint (the URL in every marketing mail), and
+webhook ingestion (signed purchases and support messages over HTTP).
 
 Why a supervisor: a component that exits (a crash, a stall, a lost database) must come back
 on its own, as it would under systemd or Kubernetes; `consent stack supervise` runs detached,
@@ -11,7 +12,8 @@ restarts each component with growing delays (`ops.supervisor.Supervisor`) and wr
 state, restarts included, for `status`. Every name and port comes from the environment, so two
 stacks run side by side: `CONSENT_INSTANCE` (default `dev`), `LOCAL_KAFKA_PORT`,
 `LOCAL_KAFKA_CONTROLLER_PORT`, `LOCAL_PG_PORT`, `CONSENT_UNSUBSCRIBE_PORT`,
-`CONSENT_SMTP_PORT` and `CONSENT_METRICS_BASE_PORT` (each process gets the next port).
+`CONSENT_INGEST_PORT`, `CONSENT_SMTP_PORT` and `CONSENT_METRICS_BASE_PORT` (each process gets
+the next port).
 """
 
 import json
@@ -27,8 +29,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ops.deployment import Deployment
+from ops.deployment import INGEST_SECRETS_FILE, Deployment
 from ops.supervisor import REPO_ROOT, LocalInfra, Supervised, Supervisor, kind_of, stack
+from schemas.metrics_endpoint import DEFAULT_PORTS, serve
 
 console = Console()
 
@@ -40,6 +43,7 @@ class StackConfig:
     controller_port: int
     pg_port: int
     unsubscribe_port: int
+    ingest_port: int
     smtp_port: int
     metrics_base_port: int
 
@@ -51,6 +55,7 @@ class StackConfig:
                    controller_port=int(e.get("LOCAL_KAFKA_CONTROLLER_PORT", "9093")),
                    pg_port=int(e.get("LOCAL_PG_PORT", "54329")),
                    unsubscribe_port=int(e.get("CONSENT_UNSUBSCRIBE_PORT", "8089")),
+                   ingest_port=int(e.get("CONSENT_INGEST_PORT", "8090")),
                    smtp_port=int(e.get("CONSENT_SMTP_PORT", "8025")),
                    metrics_base_port=int(e.get("CONSENT_METRICS_BASE_PORT", "9300")))
 
@@ -91,10 +96,16 @@ class StackConfig:
             "postgres-sink": ["sink", "postgres"],
             "mailer": ["sink", "mailer"],
             "unsubscribe-server": ["unsubscribe-server", "--port", str(self.unsubscribe_port)],
+            "ingest-server": ["ingest-server", "--port", str(self.ingest_port)],
         }
 
     def metrics_port(self, name: str) -> int:
-        return self.metrics_base_port + list(self.processes()).index(name)
+        """Each kind's documented default port, moved by the base (two stacks side by side);
+        the HTTP endpoints serve /metrics on their own port, the SMTP capture none."""
+        if name == "unsubscribe-server":
+            return self.unsubscribe_port
+        default = DEFAULT_PORTS.get(name)
+        return 0 if default is None else self.metrics_base_port + default - DEFAULT_PORTS["supervisor"]
 
 
 def _supervisor_pid(cfg: StackConfig) -> int | None:
@@ -140,7 +151,9 @@ def supervise() -> int:
                                           "CONSENT_METRICS_PORT": str(cfg.metrics_port(name))},
                              cfg.home / "logs")
                   for name, args in cfg.processes().items()]
-    Supervisor(components, cfg.state_file).run()
+    supervisor = Supervisor(components, cfg.state_file)
+    serve(supervisor.registry, cfg.metrics_port("supervisor"), "supervisor")
+    supervisor.run()
     return 0
 
 
@@ -193,17 +206,21 @@ def status() -> int:
         running = bool(c.get("running"))
         failed |= not running
         state = f"[green]running[/green] (pid {c.get('pid')})" if running else "[red]stopped[/red]"
+        port = cfg.metrics_port(name)
         table.add_row(name, state, str(c.get("restarts", "-")), str(c.get("last_exit", "-")),
-                      f"127.0.0.1:{cfg.metrics_port(name)}")
+                      f"http://127.0.0.1:{port}/metrics" if port else "-")
     infra = subprocess.run(["bash", str(REPO_ROOT / "deploy/local/stack.sh"), "status"],
                            env={**os.environ, **cfg.infra_env()}, capture_output=True,
                            text=True, check=False)
     table.add_row("kafka + postgres", infra.stdout.strip().replace("\n", "; ") or "?", "", "", "")
     console.print(table)
+    secrets_file = cfg.infra().instance_dir / INGEST_SECRETS_FILE
     console.print(f"bootstrap 127.0.0.1:{cfg.kafka_port} (SASL_SSL) · postgresql "
                   f"127.0.0.1:{cfg.pg_port} · unsubscribe "
                   f"http://127.0.0.1:{cfg.unsubscribe_port}/unsubscribe · mail in "
-                  f"{cfg.home / 'mail'}\nto produce as a system: eval \"$(consent stack env "
+                  f"{cfg.home / 'mail'}\nwebhooks: http://127.0.0.1:{cfg.ingest_port}"
+                  "/webhooks/shop/purchase and /webhooks/helpdesk/message, signing secrets in "
+                  f"{secrets_file}\nto produce as a system: eval \"$(consent stack env "
                   "marketing)\" (or ecommerce, support-desk, newsletter, preference-centre)")
     return 1 if failed or infra.returncode else 0
 

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from prometheus_client import CollectorRegistry, Gauge
+
 from ops.exceptions import InfraError
 from schemas.exceptions import ConsentError
 
@@ -246,12 +248,22 @@ class Supervised:
 
 
 class Supervisor:
-    """Keeps a set of components running until told to stop; writes its state as JSON."""
+    """Keeps a set of components running until told to stop; writes its state as JSON.
 
-    def __init__(self, components: list[Supervised], state_file: Path) -> None:
+    It also serves `consent_component_restarts` and `consent_component_up` per component, so a
+    restart loop pages someone (deploy/prometheus/alerts.yml) instead of going unnoticed.
+    """
+
+    def __init__(self, components: list[Supervised], state_file: Path,
+                 registry: CollectorRegistry | None = None) -> None:
         self.components = components
         self.state_file = state_file
         self._stop = False
+        self.registry = registry or CollectorRegistry()
+        self._restarts = Gauge("consent_component_restarts", "Restarts of a supervised component so far",
+                               ["component"], registry=self.registry)
+        self._up = Gauge("consent_component_up", "1 while a supervised component runs",
+                         ["component"], registry=self.registry)
 
     def request_stop(self, *_: object) -> None:
         self._stop = True
@@ -272,6 +284,10 @@ class Supervisor:
             self._write_state()
 
     def _write_state(self) -> None:
+        for c in self.components:
+            status = c.status()
+            self._restarts.labels(c.name).set(c.restarts)
+            self._up.labels(c.name).set(1 if status["running"] else 0)
         state = {"supervisor_pid": os.getpid(), "updated_at": time.time(),
                  "components": {c.name: c.status() for c in self.components}}
         tmp = self.state_file.with_suffix(".tmp")

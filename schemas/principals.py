@@ -18,7 +18,8 @@ How rights become ACLs (`grants`), and why these patterns:
   `-filter-<random>`, one per process start), and the random part cannot be named in
   advance. The trailing `-` keeps app id `consent` from covering `consent2-…`.
 - READ implies DESCRIBE, and WRITE implies DESCRIBE (Kafka's implied operations), so the
-  catalogue only ever grants READ and WRITE: nobody may create, delete or alter a topic,
+  catalogue grants READ and WRITE, and DESCRIBE alone only where a principal must see a topic
+  it may not read (the mailer: the consent inputs' end offsets): nobody may create, delete or alter a topic,
   describe or alter its configuration, delete a group, or touch ACLs and users. That is
   the admin principal's job, and the admin is used only by setup. An idempotent producer
   needs no cluster grant: since Kafka 3.0, WRITE on a topic lets it obtain a producer id.
@@ -61,6 +62,7 @@ class Pattern(StrEnum):
 class Operation(StrEnum):
     READ = "read"
     WRITE = "write"
+    DESCRIBE = "describe"
 
 
 @dataclass(frozen=True, order=True)
@@ -82,6 +84,9 @@ class Principal:
     role: str
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
+    describes: tuple[str, ...] = ()
+    """Topics it may only see (metadata, end offsets), never read: the mailer's barrier asks
+    how far the consent inputs go without being able to read one event of them."""
     groups: tuple[str, ...] = ()
     """Consumer groups it uses, named `<topic prefix><group>` (LITERAL)."""
     app_id_scoped: bool = False
@@ -93,6 +98,8 @@ class Principal:
                for t in self.reads]
         out += [Grant(self.name, Resource.TOPIC, Pattern.LITERAL, f"{prefix}{t}", Operation.WRITE)
                 for t in self.writes]
+        out += [Grant(self.name, Resource.TOPIC, Pattern.LITERAL, f"{prefix}{t}",
+                      Operation.DESCRIBE) for t in self.describes]
         out += [Grant(self.name, Resource.GROUP, Pattern.LITERAL, f"{prefix}{g}", Operation.READ)
                 for g in self.groups]
         if self.app_id_scoped:
@@ -107,7 +114,9 @@ class Principal:
 
 WORKER_OUTPUTS = (CONSENT_STATE, CONSENT_CHANGES, CONTACTS, DEAD_LETTERS, CONSENT_REVIEW,
                   MAIL_OUTBOX, MAIL_SUPPRESSED)
-"""What only the worker writes: decisions, state and everything derived from the inputs."""
+"""What the worker writes: decisions, state and everything derived from the inputs. Only the
+worker writes them, except `dead-letters`, which webhook ingestion writes too (its refused
+payloads never reach an input topic, so the worker cannot dead-letter them)."""
 
 PRINCIPALS: tuple[Principal, ...] = (
     Principal("ecommerce", "the e-commerce provider's checkout", writes=("purchases",)),
@@ -116,6 +125,13 @@ PRINCIPALS: tuple[Principal, ...] = (
     Principal("preference-centre", "the preference centre", writes=("preferences",)),
     Principal("unsubscribe", "the one-click unsubscribe endpoint", writes=("preferences",)),
     Principal("marketing", "marketing and support mailing systems", writes=(MAIL_REQUESTS,)),
+    # webhook ingestion (`consent ingest-server`): providers that send webhooks instead of
+    # Kafka records. Its own principal rather than `ecommerce` + `support-desk`: one process
+    # serves both routes, and those two stay the providers' own identities, which must not
+    # gain dead-letters. It writes dead letters because a refused payload from an
+    # authenticated source must be kept (original bytes, reason) and no topic is read.
+    Principal("ingest", "webhook ingestion (`consent ingest-server`)",
+              writes=("purchases", "support", DEAD_LETTERS)),
     Principal(
         "worker", "consent agent and send filter (`consent worker`, `consent filter`)",
         reads=(*INPUT_TOPICS, DISCLOSURES, MAIL_REQUESTS, CONSENT_STATE),
@@ -127,9 +143,10 @@ PRINCIPALS: tuple[Principal, ...] = (
               reads=(CONSENT_CHANGES, MAIL_OUTBOX, MAIL_SUPPRESSED, DEAD_LETTERS, CONTACTS,
                      CONSENT_REVIEW),
               groups=("postgres-sink",)),
-    # consent-state: so the mailer can re-check consent at send time (not read yet)
+    # consent-state and the inputs' end offsets: the mailer re-checks consent at send time
+    # (sinks/send_check.py) with the send filter's barrier
     Principal("mailer", "the SMTP mailer (`consent sink mailer`)",
-              reads=(MAIL_OUTBOX, CONSENT_STATE), groups=("mailer",)),
+              reads=(MAIL_OUTBOX, CONSENT_STATE), describes=INPUT_TOPICS, groups=("mailer",)),
     # disclosures: the record of a legal disclosure, which the consent agent turns into a
     # ledger line; it cannot change anyone's consent (the agent accepts only
     # `contact.disclosure_recorded` there) and the DPO writes no other topic

@@ -18,6 +18,7 @@ How long Kafka keeps personal data (`retention`) is a setting of the same base, 
 `consent topics create` applies it and `consent lookup` states it.
 """
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ from schemas.processors import (
 )
 from schemas.topics import DAY_MS, Retention
 
+KAFKA_LOG = logging.getLogger("consent.kafka")
+
 
 class ClientSettings(BaseSettings):
     """What every Kafka client of the project shares."""
@@ -51,8 +54,9 @@ class ClientSettings(BaseSettings):
         default=SecretStr(""), description="HMAC secret of contact keys and unsubscribe tokens; "
         "required (the local stack generates one per instance)")
     environment: str = Field(default="development", description="`production` refuses dev defaults")
-    metrics_port: int = Field(default=0, ge=0, le=65535,
-                              description="port of this process's /metrics on 127.0.0.1; 0 = none")
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="port of this process's /metrics on "
+        "127.0.0.1; unset: the kind's default (schemas.metrics_endpoint); 0: none")
     kafka_client_config: Path | None = Field(
         default=None, description="librdkafka properties file with this principal's connection "
         "settings (bootstrap, SASL, TLS); its bootstrap.servers wins over kafka_bootstrap")
@@ -94,6 +98,8 @@ class ClientSettings(BaseSettings):
         """The connection settings (client configuration file merged in), then `extra`.
 
         Raises `UndeclaredDestination` when a bootstrap host is not a declared processor's.
+        librdkafka's own log lines go through Python logging (`consent.kafka`), so they come
+        out in the process's format (JSON for the daemons) instead of raw on stderr.
         """
         conf = self._connection()
         self.declaration().check_all(self._kafka_destinations(conf["bootstrap.servers"]))
@@ -101,7 +107,8 @@ class ClientSettings(BaseSettings):
         return conf
 
     def _connection(self) -> dict[str, Any]:
-        conf: dict[str, Any] = {"bootstrap.servers": self.kafka_bootstrap}
+        conf: dict[str, Any] = {"bootstrap.servers": self.kafka_bootstrap,
+                                "logger": KAFKA_LOG}
         if self._client_properties is not None:
             conf.update(self._client_properties.librdkafka())
         return conf

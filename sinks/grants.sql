@@ -14,6 +14,9 @@
 --   consent_mailer  its mail_sends, and its own rows of kafka_positions and sink_failures;
 --                   nothing about contacts, consent or the ledger.
 --   consent_reader  `consent lookup`: SELECT on what lookup shows.
+--   consent_unsubscribe  the unsubscribe endpoint's preference centre: no table right at all,
+--                   EXECUTE on preference_choices(key) only (one contact's status per purpose,
+--                   migration 005), so an internet-facing process cannot list or read the rest.
 --   consent_dpo     SELECT on every table, and nothing else: a disclosure is recorded through
 --                   the pipeline (topic `disclosures` -> ledger -> the sink writes `disclosures`),
 --                   so the DPO can neither forge nor alter an audit record.
@@ -24,7 +27,8 @@
 DO $grants$
 DECLARE
     s text := current_schema();
-    components text[] := ARRAY['consent_sink', 'consent_mailer', 'consent_reader', 'consent_dpo'];
+    components text[] := ARRAY['consent_sink', 'consent_mailer', 'consent_reader', 'consent_dpo',
+                               'consent_unsubscribe'];
     present integer;
     g record;
     seq regclass;
@@ -84,6 +88,14 @@ BEGIN
         END IF;
     END LOOP;
     EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO consent_dpo', s);
+
+    -- the preference centre reads one contact's choices through this function, nothing else
+    IF to_regprocedure(format('%I.preference_choices(text)', s)) IS NOT NULL THEN
+        EXECUTE format('REVOKE ALL ON FUNCTION %I.preference_choices(text) FROM PUBLIC, %s', s,
+                       array_to_string(components, ', '));
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %I.preference_choices(text) '
+                       'TO consent_unsubscribe', s);
+    END IF;
 
     FOR pol IN SELECT policyname, tablename FROM pg_policies
                WHERE schemaname = s AND tablename IN ('kafka_positions', 'sink_failures')

@@ -43,8 +43,9 @@ def install_stop_handlers(stop: threading.Event) -> None:
 
 class TrackedConsumer:
     def __init__(self, settings: SinkSettings, name: str, topics: list[str],
-                 connect: Connect, on_connect: Callable[[psycopg.Connection], None] | None = None
-                 ) -> None:
+                 connect: Connect, on_connect: Callable[[psycopg.Connection], None] | None = None,
+                 on_assigned: Callable[[list[TopicPartition]], None] | None = None,
+                 on_lag: Callable[[str, int], None] | None = None) -> None:
         self.name = name
         self._connect = connect
         self._on_connect = on_connect
@@ -56,6 +57,9 @@ class TrackedConsumer:
         self.topics = [settings.topic(t) for t in topics]
         self.consumed = 0
         self._fatal: KafkaError | None = None
+        self._on_assigned = on_assigned
+        self._on_lag = on_lag
+        self._lag_due = 0.0
 
     def _fresh_connection(self) -> psycopg.Connection:
         conn = self._connect()
@@ -74,6 +78,8 @@ class TrackedConsumer:
             if (tp.topic, tp.partition) in stored:
                 tp.offset = stored[(tp.topic, tp.partition)]
         consumer.assign(tps)
+        if self._on_assigned is not None:
+            self._on_assigned(tps)
 
     def _positions(self) -> dict[tuple[str, int], int]:
         rows = self.conn.execute(
@@ -133,8 +139,23 @@ class TrackedConsumer:
             (self.name,)).fetchall()
         return {(t, p): o for t, p, o in rows}
 
+    def report_lag(self) -> None:
+        """Records behind per topic, from the client's cached watermarks (no request)."""
+        now = time.monotonic()
+        if self._on_lag is None or now < self._lag_due:
+            return
+        self._lag_due = now + 5.0
+        behind: dict[str, int] = {}
+        for tp in self.consumer.position(self.consumer.assignment()):
+            _low, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset >= 0 and high >= 0:
+                behind[tp.topic] = behind.get(tp.topic, 0) + max(0, high - tp.offset)
+        for topic, n in behind.items():
+            self._on_lag(topic, n)
+
     def poll_batch(self, timeout: float = 0.5) -> list[Message]:
         msgs = self.consumer.consume(self.batch, timeout=timeout)
+        self.report_lag()
         if self._fatal is not None:
             raise SinkError(f"{self.name}: fatal Kafka error: {self._fatal}")
         good = []

@@ -15,6 +15,10 @@ Error sites:
 - the relay unreachable for every attempt: the claim goes back to `retry` (certainly not
   delivered), the batch's position is not stored, and the process exits for its supervisor;
   after the restart the batch is read again and those requests are sent.
+
+Before any of it, the last mile (`send_check`): each batch waits until the mailer's replica of
+the consent table covers every consent event acknowledged before the batch was read, and a
+mail whose contact may no longer receive its purpose is recorded `suppressed_at_send`.
 """
 
 import asyncio
@@ -27,10 +31,11 @@ from email.utils import parseaddr
 import aiosmtplib
 import psycopg
 from confluent_kafka import Message
-from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
 
 from schemas.contact import KeyHasher
+from schemas.metrics_endpoint import serve
 from schemas.processors import DestinationKind
 from schemas.records import OutboxRecord
 from sinks.db import connect
@@ -38,6 +43,7 @@ from sinks.exceptions import SinkError
 from sinks.kafka_source import TrackedConsumer, install_stop_handlers
 from sinks.mail_checks import refusal, scrub
 from sinks.message import build_message
+from sinks.send_check import SendCheck, paused_poll
 from sinks.settings import SinkSettings
 
 log = logging.getLogger("consent.sinks.mailer")
@@ -54,6 +60,11 @@ class MailerMetrics:
                              registry=r)
         self.failures = Counter("consent_mailer_failures_total",
                                 "Outbox records the mailer could not use", ["kind"], registry=r)
+        self.lag = Gauge("consent_mailer_lag_records", "Outbox records not yet read by the mailer",
+                         registry=r)
+        self.stopped = Counter("consent_mails_stopped_at_send_total",
+                               "Forwarded mails not sent: consent changed before SMTP",
+                               ["purpose", "reason"], registry=r)
 
 
 @dataclass
@@ -163,6 +174,22 @@ class Mailer:
             [(r.request_id[:200], r.contact_key[:64], f"refused: {why}") for r, why in refused])
         conn.commit()
 
+    def stop_at_send(self, conn: psycopg.Connection,
+                     stopped: list[tuple[OutboxRecord, str]]) -> None:
+        """Record mails the last mile stopped; a request already claimed is left as it is."""
+        if not stopped:
+            return
+        conn.cursor().executemany(
+            "INSERT INTO mail_sends (request_id, contact_key, state, finished_at, "
+            "suppressed_reason) VALUES (%s, %s, 'suppressed_at_send', now(), %s) "
+            "ON CONFLICT (request_id) DO NOTHING",
+            [(r.request_id[:200], r.contact_key[:64], reason) for r, reason in stopped])
+        conn.commit()
+        for r, reason in stopped:
+            self.metrics.mails.labels("suppressed_at_send").inc()
+            self.metrics.stopped.labels(r.purpose.value, reason).inc()
+            log.info("mail stopped at send: request_id=%s reason=%s", r.request_id, reason)
+
     @staticmethod
     def finish(conn: psycopg.Connection, results: list[Result]) -> None:
         conn.cursor().executemany(
@@ -196,6 +223,8 @@ class Mailer:
                     self.failed += 1
                 else:
                     unreachable = True
+        log.debug("mailed a batch: %d records, %d refused, sent %d so far", len(records),
+                  len(refused), self.sent)
         if unreachable:
             raise RelayUnreachable(f"SMTP relay {self.settings.smtp_host}:"
                                    f"{self.settings.smtp_port} unreachable")
@@ -212,11 +241,13 @@ def run_mailer(settings: SinkSettings, stop: threading.Event | None = None) -> N
 
 async def _run(settings: SinkSettings, stop: threading.Event) -> None:
     mailer = Mailer(settings)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="127.0.0.1",
-                          registry=mailer.metrics.registry)
-    source = TrackedConsumer(settings, CONSUMER_NAME, ["mail-outbox"], lambda: connect(settings))
+    serve(mailer.metrics.registry, settings.metrics_port, "mailer")
+    check = SendCheck(settings, settings.group_id(CONSUMER_NAME))
+    source = TrackedConsumer(settings, CONSUMER_NAME, ["mail-outbox"], lambda: connect(settings),
+                             on_assigned=check.on_assign,
+                             on_lag=lambda _topic, n: mailer.metrics.lag.set(n))
     claims = connect(settings)
+    keep_alive = paused_poll(source.consumer)
     source.subscribe()
     log.info("mailer started: smtp=%s:%s concurrency=%s", settings.smtp_host,
              settings.smtp_port, settings.mailer_concurrency)
@@ -225,22 +256,28 @@ async def _run(settings: SinkSettings, stop: threading.Event) -> None:
             msgs = await asyncio.to_thread(source.poll_batch)
             if not msgs:
                 continue
-            records, failures = _parse(msgs)
-            await mailer.deliver_batch(claims, records)
+            parsed, failures = _parse(msgs)
+            await asyncio.to_thread(check.wait, {p for _r, p in parsed}, keep_alive)
+            stopped = [(r, why) for r, p in parsed if (why := check.stopped(r, p)) is not None]
+            mailer.stop_at_send(claims, stopped)
+            gone = {id(r) for r, _ in stopped}
+            await mailer.deliver_batch(claims, [r for r, _p in parsed if id(r) not in gone])
             source.process(msgs, functools.partial(_record_failures, failures=failures,
                                                    mailer=mailer))
             source.consumer.commit(asynchronous=True)
     finally:
         source.close()
         claims.close()
+        check.close()
         await mailer.close()
 
 
-def _parse(msgs: list[Message]) -> tuple[list[OutboxRecord], list[Message]]:
+def _parse(msgs: list[Message]) -> tuple[list[tuple[OutboxRecord, int]], list[Message]]:
+    """Outbox records with their partition (the contact's), and what could not be read."""
     records, failures = [], []
     for m in msgs:
         try:
-            records.append(OutboxRecord.model_validate_json(m.value() or b""))
+            records.append((OutboxRecord.model_validate_json(m.value() or b""), m.partition()))
         except ValidationError:
             failures.append(m)
     return records, failures

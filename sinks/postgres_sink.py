@@ -16,11 +16,13 @@ Each site has a counter (`SinkMetrics`).
 
 import logging
 import threading
+import time
 
 import psycopg
 from confluent_kafka import Message
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from schemas.metrics_endpoint import serve
 from schemas.processors import DestinationKind
 from sinks.db import connect
 from sinks.kafka_source import TrackedConsumer, install_stop_handlers
@@ -44,6 +46,10 @@ class SinkMetrics:
                                 registry=r)
         self.last_batch = Gauge("consent_sink_last_batch_timestamp_seconds",
                                 "Unix time of the last stored batch", registry=r)
+        self.lag = Gauge("consent_sink_lag_records", "Records not yet read by a sink",
+                         ["sink", "topic"], registry=r)
+        self.reviews_open = Gauge("consent_review_items_open",
+                                  "Review items no agent has decided yet", registry=r)
 
 
 class PostgresWriter:
@@ -51,6 +57,7 @@ class PostgresWriter:
         self.base = {settings.topic(t): t for t in TOPICS}
         self.metrics = metrics or SinkMetrics()
         self.rejected = 0
+        self._reviews_due = 0.0
 
     def __call__(self, conn: psycopg.Connection, msgs: list[Message]) -> None:
         rows = collect(msgs, self.base)
@@ -65,6 +72,13 @@ class PostgresWriter:
             rows = self._one_by_one(conn, msgs)
         self._record_failures(conn, rows.failures)
         self._count(rows)
+        if time.monotonic() >= self._reviews_due:
+            self._reviews_due = time.monotonic() + 30.0
+            row = conn.execute("SELECT count(*) FROM review_items WHERE resolved_at IS NULL"
+                               ).fetchone()
+            self.metrics.reviews_open.set(row[0] if row else 0)
+        log.debug("stored a batch: %d records, %d rows, %d failures", len(msgs), rows.count(),
+                  len(rows.failures))
 
     def _one_by_one(self, conn: psycopg.Connection, msgs: list[Message]) -> Rows:
         total = Rows()
@@ -129,9 +143,11 @@ def run_postgres_sink(settings: SinkSettings, stop: threading.Event | None = Non
     stop = stop or threading.Event()
     install_stop_handlers(stop)
     metrics = metrics or SinkMetrics()
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="127.0.0.1", registry=metrics.registry)
+    serve(metrics.registry, settings.metrics_port, "postgres-sink")
+    base = {settings.topic(t): t for t in TOPICS}
     source = TrackedConsumer(settings, CONSUMER_NAME, TOPICS, lambda: connect(settings),
-                             on_connect=prepare_session)
+                             on_connect=prepare_session,
+                             on_lag=lambda topic, n: metrics.lag.labels(
+                                 CONSUMER_NAME, base.get(topic, "?")).set(n))
     log.info("postgres sink started")
     source.run(PostgresWriter(settings, metrics), stop)

@@ -24,6 +24,9 @@ class SinkSettings(ClientSettings):
     db_retry_s: float = Field(default=60.0, gt=0, description="how long a sink retries an "
                               "unreachable PostgreSQL before it exits for its supervisor")
     mailer_max_attempts: int = Field(default=5, ge=1)
+    barrier_stall_s: float = Field(
+        default=120.0, gt=0, description="how long the mailer waits at send time on consent "
+        "input that makes no progress before it exits")
     mailer_concurrency: int = Field(default=8, ge=1, le=100,
                                     description="SMTP connections sending at once")
 

@@ -11,13 +11,5 @@ class TransactionFailed(StreamError):
     """The broker did not take a transaction after retries (or fenced this process)."""
 
 
-class BarrierStalled(StreamError):
-    """Mail requests wait on consent input that has made no progress for too long.
-
-    The requests stay undecided (fail closed); the process exits so a supervisor restarts it
-    and the stall is visible, instead of a filter that looks alive and decides nothing.
-    """
-
-
 class StateRestoreFailed(StreamError):
     """A partition's consent state could not be restored from `consent-state`."""

@@ -55,6 +55,20 @@ class StreamMetrics:
                                  "Unix time of the last committed transaction", registry=r)
         self.last_decision = Gauge("consent_last_decision_timestamp_seconds",
                                    "Unix time of the last mail decision", registry=r)
+        self.lag = Gauge("consent_consumer_lag_records",
+                         "Records in the input topics not yet processed (all partitions)",
+                         ["processor", "topic"], registry=r)
+        self.input_age = Gauge("consent_input_age_seconds",
+                               "Age at processing of the oldest record of the last batch: how "
+                               "far behind the processor is", ["processor", "topic"], registry=r)
+        self.opt_out_enforced = Histogram(
+            "consent_opt_out_enforced_seconds",
+            "From an opt-out's acknowledgement by the broker to its state being committed to "
+            "consent-state, where the send filter and the mailer read it",
+            buckets=LATENCY_BUCKETS, registry=r)
+        self.state_contacts = Gauge("consent_state_contacts",
+                                    "Contacts in the consent agent's table (an estimate)",
+                                    registry=r)
         self.replica_contacts = Gauge("consent_replica_contacts",
                                       "Contacts in the send filter's replica of consent-state",
                                       registry=r)

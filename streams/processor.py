@@ -31,13 +31,12 @@ from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from consent_table.barrier import KeepAlive
 from schemas.settings import ClientSettings
 from streams.exceptions import TransactionFailed
 
 log = logging.getLogger("consent.streams.processor")
 
-KeepAlive = Callable[[], bool]
-"""Call during a long wait; returns False once a rebalance made the held batch stale."""
 
 RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 
@@ -81,6 +80,7 @@ class TransactionalLoop:
     def __init__(self, settings: ClientSettings, *, group: str, topics: list[str],
                  handler: Handler, name: str, process_id: str,
                  on_transaction: Callable[[float], None] | None = None,
+                 on_lag: Callable[[str, int], None] | None = None,
                  transaction_timeout_s: float = 15.0, batch_size: int = 2000,
                  batch_timeout_s: float = 0.005, consumer_extra: dict[str, Any] | None = None,
                  producer_extra: dict[str, Any] | None = None) -> None:
@@ -108,6 +108,8 @@ class TransactionalLoop:
         self._rebalanced = False
         self._fatal: KafkaError | None = None
         self._on_transaction = on_transaction
+        self._on_lag = on_lag
+        self._lag_due = 0.0
         self.transactions = 0
         self.aborts = 0
 
@@ -169,6 +171,7 @@ class TransactionalLoop:
         msgs = self.consumer.consume(self.batch_size, timeout=self.batch_timeout_s)
         self._check_fatal()
         batch = [m for m in msgs if self._usable(m)]
+        self._report_lag()
         if not batch:
             self._idle()
             return
@@ -179,6 +182,20 @@ class TransactionalLoop:
             return
         if batch:
             self._transact(batch)
+
+    def _report_lag(self) -> None:
+        """Records behind, per input topic, from the client's cached watermarks (no request)."""
+        now = time.monotonic()
+        if self._on_lag is None or now < self._lag_due:
+            return
+        self._lag_due = now + 5.0
+        behind: dict[str, int] = {}
+        for tp in self.consumer.position(self.consumer.assignment()):
+            _low, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset >= 0 and high >= 0:
+                behind[tp.topic] = behind.get(tp.topic, 0) + max(0, high - tp.offset)
+        for topic, n in behind.items():
+            self._on_lag(topic, n)
 
     def _usable(self, msg: Message) -> bool:
         err = msg.error()
@@ -216,8 +233,11 @@ class TransactionalLoop:
                 self._abort_quietly()
                 raise
             if self._commit_or_abort(batch):
+                took = time.monotonic() - began
                 if self._on_transaction is not None:
-                    self._on_transaction(time.monotonic() - began)
+                    self._on_transaction(took)
+                log.debug("%s: committed %d records in, %d out in %.1f ms", self.name,
+                          len(batch), out.count, took * 1000)
                 return
             self.handler.aborted()
             if attempt == len(RETRY_DELAYS_S):

@@ -16,17 +16,17 @@ from types import FrameType
 
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
-from prometheus_client import start_http_server
 
+from consent_table.barrier import Barrier
+from consent_table.end_offsets import EndOffsets
+from consent_table.replica import ConsentReplica
 from schemas.exceptions import ConsentError
+from schemas.metrics_endpoint import serve
 from schemas.processors import DestinationKind
 from schemas.topics import AGENT_TOPICS, CONSENT_STATE, MAIL_REQUESTS, all_specs, topic_name
 from streams.agent.agent import ConsentAgent
 from streams.agent.store import StateStores
-from streams.filter.barrier import Barrier
-from streams.filter.replica import ConsentReplica
 from streams.filter.send_filter import SendFilter, consent_topics
-from streams.filter.watermarks import EndOffsets
 from streams.metrics import StreamMetrics
 from streams.policy import Policy, load_policy
 from streams.processor import TransactionalLoop
@@ -77,9 +77,8 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _serve_metrics(settings: StreamSettings, metrics: StreamMetrics) -> None:
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="127.0.0.1", registry=metrics.registry)
+def _serve_metrics(settings: StreamSettings, metrics: StreamMetrics, kind: str) -> None:
+    serve(metrics.registry, settings.metrics_port, kind)
 
 
 def _run(loop: TransactionalLoop, name: str) -> None:
@@ -95,6 +94,11 @@ def _run(loop: TransactionalLoop, name: str) -> None:
         logging.shutdown()
         sys.exit(CRASH_EXIT_CODE)
     log.info("%s stopped", name)
+
+
+def _base(settings: StreamSettings, topic: str) -> str:
+    """A metric label is the topic's catalogue name: bounded, and the same in every tenant."""
+    return topic.removeprefix(settings.topic_prefix)
 
 
 def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None
@@ -122,6 +126,7 @@ def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None
         process_id=settings.process_id, transaction_timeout_s=settings.transaction_timeout_s,
         batch_size=settings.agent_batch,
         on_transaction=metrics.transaction_seconds.labels("agent").observe,
+        on_lag=lambda topic, n: metrics.lag.labels("agent", _base(settings, topic)).set(n),
         consumer_extra={"session.timeout.ms": int(settings.session_timeout_s * 1000)})
     agent.bind(loop.consumer)
     return loop
@@ -150,6 +155,7 @@ def build_filter(settings: StreamSettings, metrics: StreamMetrics | None = None
         handler=handler, name="send filter", batch_size=settings.filter_batch,
         process_id=settings.process_id, transaction_timeout_s=settings.transaction_timeout_s,
         on_transaction=metrics.transaction_seconds.labels("filter").observe,
+        on_lag=lambda topic, n: metrics.lag.labels("filter", _base(settings, topic)).set(n),
         consumer_extra={"session.timeout.ms": int(settings.session_timeout_s * 1000)})
 
 
@@ -163,7 +169,7 @@ def run_agent(settings: StreamSettings) -> None:
     check_start(settings)
     check_topics(settings)
     metrics = StreamMetrics()
-    _serve_metrics(settings, metrics)
+    _serve_metrics(settings, metrics, "worker")
     loop = build_agent(settings, metrics)
     log.info("consent agent starting: app_id=%s", settings.app_id)
     _run(loop, "consent agent")
@@ -173,7 +179,7 @@ def run_filter(settings: StreamSettings) -> None:
     check_start(settings)
     check_topics(settings)
     metrics = StreamMetrics()
-    _serve_metrics(settings, metrics)
+    _serve_metrics(settings, metrics, "filter")
     loop = build_filter(settings, metrics)
     log.info("send filter starting: app_id=%s", settings.app_id)
     _run(loop, "send filter")

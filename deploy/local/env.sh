@@ -36,9 +36,9 @@
 #   LOCAL_PG_ROLES=1  instead of one role `consent` with a published password, postgres.sh
 #       makes the migration owner `consent_owner` (owns the database, schemas and tables; only
 #       `consent db migrate` uses it) and the least-privilege roles consent_sink, consent_mailer,
-#       consent_reader and consent_dpo, each with a generated password; each role's DSN is in
-#       .local/<instance>/postgres/roles/<role>.url (mode 600). `sinks.db.migrate` grants them
-#       their rights in each schema it migrates.
+#       consent_reader, consent_dpo and consent_unsubscribe, each with a generated password;
+#       each role's DSN is in .local/<instance>/postgres/roles/<role>.url (mode 600).
+#       `sinks.db.migrate` grants them their rights in each schema it migrates.
 #
 # An instance keeps the mode it was created in: switching an existing instance is refused
 # with a message (use another CONSENT_INSTANCE, or delete its folder).

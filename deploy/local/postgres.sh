@@ -22,6 +22,7 @@
 #   consent_owner   owns the database, its schemas and tables: migrations only
 #   consent_sink    the PostgreSQL sink          consent_mailer   the mailer
 #   consent_reader  consent lookup               consent_dpo      the DPO (lookup, disclosure)
+#   consent_unsubscribe  the unsubscribe endpoint's preference centre (one function, no table)
 # Nobody but the owner may create anything in the database; their table rights in each schema
 # are granted by `consent db migrate` (sinks/grants.sql).
 #
@@ -54,7 +55,7 @@ if [[ -L "$LOCAL_PG_DIR" ]]; then
 fi
 pg_paths
 PG_OWNER=consent_owner
-PG_COMPONENT_ROLES=(consent_sink consent_mailer consent_reader consent_dpo)
+PG_COMPONENT_ROLES=(consent_sink consent_mailer consent_reader consent_dpo consent_unsubscribe)
 
 usage() {
   echo "usage: $0 {start|stop|status|psql [ARGS...]}" >&2
@@ -273,7 +274,7 @@ SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'owner')
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
 SELECT format('ALTER DATABASE %I OWNER TO %I', :'db', :'owner') \gexec
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'db') \gexec
-SELECT format('GRANT CONNECT ON DATABASE %I TO consent_sink, consent_mailer, consent_reader, consent_dpo', :'db') \gexec
+SELECT format('GRANT CONNECT ON DATABASE %I TO consent_sink, consent_mailer, consent_reader, consent_dpo, consent_unsubscribe', :'db') \gexec
 SELECT format('GRANT TEMPORARY ON DATABASE %I TO consent_sink', :'db') \gexec
 \connect :db
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;

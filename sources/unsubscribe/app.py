@@ -17,215 +17,154 @@ Why it is shaped this way:
 - The token names the contact by key only, and the key goes into the Kafka key and the event;
   neither the token nor the key ever reaches a log line, a metric label or the access log
   (whose default format would print the query string, so it is replaced).
-- This module imports only `schemas` and its sibling `sinks` modules (never `streams`): it
+- "Unsubscribe from everything" is a separate form field (`scope=all`) on the same POST: a
+  mail client's RFC 8058 body withdraws the token's purpose only, as mail clients expect.
+- This module imports only `schemas` and its sibling `sources` modules (never `streams`): it
   builds the envelope itself.
 
-Layout: this module is the aiohttp app (routes, handlers, token checks, metrics, access log,
-server); the acknowledged Kafka send is `sources.unsubscribe.publisher`, the HTML pages and response
-headers are `sources.unsubscribe.pages`.
+Layout: this module is the aiohttp app (routes, one-click handlers, access log, server); what
+every route shares (token check, metrics, the acknowledged publish) is
+`sources.unsubscribe.base`; the preference centre is `sources.unsubscribe.preferences` and
+reads current choices through `sources.unsubscribe.choices`; the acknowledged Kafka send is
+`sources.unsubscribe.publisher`, the HTML pages and response headers are
+`sources.unsubscribe.pages` and `sources.unsubscribe.preference_pages`.
 """
 
 import asyncio
-import json
 import logging
-import re
 import signal
-import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
-from pydantic import ValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from schemas.contact import check_key_secret
-from schemas.envelope import describe_validation_error
-from schemas.events import PreferenceChanged
 from schemas.exceptions import ConsentError
-from schemas.purposes import MARKETING_PURPOSES, Purpose
-from schemas.unsubscribe_token import BadToken, UnsubscribeToken, verify
+from schemas.purposes import Purpose
+from schemas.unsubscribe_token import UnsubscribeToken
 from sources.settings import SourceSettings
+from sources.unsubscribe.base import (
+    CHOICES,
+    MAX_TOKEN_CHARS,
+    METRICS,
+    PUBLISH,
+    SETTINGS,
+    Refused,
+    UnsubscribeMetrics,
+    build_event,
+    publish_then,
+    read_form,
+    record,
+    verified,
+)
+from sources.unsubscribe.choices import PostgresChoices, ReadChoices
 from sources.unsubscribe.pages import (
+    EVERYTHING_FIELD,
+    EVERYTHING_VALUE,
     ONE_CLICK_FIELD,
     ONE_CLICK_VALUE,
     PURPOSE_WORDS,
     SECURITY_HEADERS,
     bad_body_page,
     confirm_page,
+    done_all_page,
     done_page,
     error_page,
-    expired_page,
-    invalid_token_page,
-    missing_token_page,
-    unavailable_page,
+    link_with_token,
 )
+from sources.unsubscribe.preferences import save_preferences, show_preferences
 from sources.unsubscribe.publisher import TOPIC, KafkaPublisher, Publish, PublishError
 
 log = logging.getLogger("consent.sources.unsubscribe.app")
 access_log = logging.getLogger("consent.sources.unsubscribe.app.access")
 
 PATH = "/unsubscribe"
+PREFERENCES_PATH = f"{PATH}/preferences"
+PREFERENCES_LINK = f"{PATH.rsplit('/', 1)[-1]}/preferences"
+"""The preference centre relative to `PATH`'s pages (kept relative, like the forms' actions)."""
 SOURCE = "one-click-unsubscribe"
-MAX_TOKEN_CHARS = 1024
 MAX_BODY_BYTES = 64 * 1024
-_CONTACT_KEY = re.compile(r"^[0-9a-f]{64}$")
 
-# Names that moved to `sources.unsubscribe.publisher` / `sources.unsubscribe.pages` when this module was
+# Names that moved to `sources.unsubscribe.publisher` / `.pages` / `.base` when this module was
 # split; re-exported so `from sources.unsubscribe.app import ...` keeps working for callers and tests.
 __all__ = [
-    "METRICS", "MAX_BODY_BYTES", "MAX_TOKEN_CHARS", "ONE_CLICK_FIELD", "ONE_CLICK_VALUE", "PATH",
-    "PUBLISH", "PURPOSE_WORDS", "RUNNER_OPTIONS", "SECURITY_HEADERS", "SETTINGS", "SOURCE",
-    "TOPIC", "KafkaPublisher", "PathOnlyAccessLogger", "Publish", "PublishError",
-    "UnsubscribeMetrics", "build_app", "check_production", "healthz", "metrics_endpoint",
-    "preference_event", "run_unsubscribe_server", "show_confirmation", "unsubscribe",
+    "CHOICES", "METRICS", "MAX_BODY_BYTES", "MAX_TOKEN_CHARS", "ONE_CLICK_FIELD",
+    "ONE_CLICK_VALUE", "PATH", "PREFERENCES_PATH", "PUBLISH", "PURPOSE_WORDS", "RUNNER_OPTIONS",
+    "SECURITY_HEADERS", "SETTINGS", "SOURCE", "TOPIC", "KafkaPublisher", "PathOnlyAccessLogger",
+    "Publish", "PublishError", "UnsubscribeMetrics", "build_app", "check_production", "healthz",
+    "metrics_endpoint", "preference_event", "run_unsubscribe_server", "show_confirmation",
+    "unsubscribe",
 ]
-
-
-class UnsubscribeMetrics:
-    """Counters per method and outcome: bounded label sets, never a contact key or token."""
-
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
-        self.requests = Counter(
-            "consent_unsubscribe_requests_total",
-            "Requests to the one-click unsubscribe endpoint, by outcome",
-            ["method", "outcome"], registry=self.registry)
-        self.ack_seconds = Histogram(
-            "consent_unsubscribe_ack_seconds",
-            "Time from a one-click POST to the broker's acknowledgement of its event",
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-            registry=self.registry)
-
-
-SETTINGS = web.AppKey("settings", SourceSettings)
-METRICS = web.AppKey("metrics", UnsubscribeMetrics)
-PUBLISH = web.AppKey("publish", Callable[[bytes, bytes], Awaitable[None]])  # type: ignore[arg-type]
 
 
 # -------------------------------------------------------------------------------- the event
 
 
-def preference_event(token: UnsubscribeToken, *, now: datetime | None = None) -> bytes:
-    """The `preference.changed` envelope withdrawing the token's purpose, checked by the model."""
-    doc = {
-        "event_id": str(uuid.uuid4()),
-        "type": "preference.changed",
-        "schema_version": "1.0",
-        "occurred_at": (now or datetime.now(UTC)).isoformat(),
-        "source": SOURCE,
-        "data": {"contact_key": token.contact_key, "changes": {token.purpose: "withdrawn"}},
-    }
-    try:
-        PreferenceChanged.model_validate(doc)
-    except ValidationError as exc:  # the message names fields, never the key
-        raise ConsentError(f"invalid preference event: {describe_validation_error(exc)}") from exc
-    return json.dumps(doc, separators=(",", ":")).encode("utf-8")
+def preference_event(token: UnsubscribeToken, *, everything: bool = False,
+                     now: datetime | None = None) -> bytes:
+    """The `preference.changed` envelope: the token's purpose withdrawn, or `all` withdrawn."""
+    if everything:
+        return build_event(token.contact_key, source=SOURCE, everything="withdrawn", now=now)
+    return build_event(token.contact_key, source=SOURCE,
+                       changes={Purpose(token.purpose): "withdrawn"}, now=now)
 
 
 # --------------------------------------------------------------------------------- handlers
 
 
-class _Refused(Exception):
-    """A request the endpoint answers with an error page (carries page and metric outcome)."""
-
-    def __init__(self, outcome: str, response: web.Response) -> None:
-        super().__init__(outcome)
-        self.outcome = outcome
-        self.response = response
-
-
-def _verified(request: web.Request) -> tuple[str, UnsubscribeToken, str]:
-    """(raw token, parsed token, purpose in words), or `_Refused` with the right page."""
-    settings = request.app[SETTINGS]
-    raw = request.query.get("token", "").strip()
-    if not raw:
-        raise _Refused("missing_token", missing_token_page(settings))
-    # Tokens are ASCII; refuse anything else before verifying.
-    if len(raw) > MAX_TOKEN_CHARS or not raw.isascii():
-        raise _Refused("invalid_token", invalid_token_page(settings))
-    try:
-        token = verify(raw, settings.key_secret.get_secret_value())
-    except BadToken as exc:
-        if exc.kind == "expired":
-            raise _Refused("expired_token", expired_page(settings)) from exc
-        raise _Refused("invalid_token", invalid_token_page(settings)) from exc
-    except (TypeError, ValueError) as exc:  # garbage the verifier did not classify: not valid
-        raise _Refused("invalid_token", invalid_token_page(settings)) from exc
-    # Genuinely signed, but not something this endpoint can act on (a signer bug): refuse.
-    try:
-        purpose = Purpose(token.purpose)
-    except ValueError as exc:
-        raise _Refused("invalid_token", invalid_token_page(settings)) from exc
-    if purpose not in MARKETING_PURPOSES or not _CONTACT_KEY.match(token.contact_key):
-        raise _Refused("invalid_token", invalid_token_page(settings))
-    return raw, token, PURPOSE_WORDS.get(purpose, purpose.value.replace("_", " "))
-
-
-def _record(request: web.Request, outcome: str, purpose: str | None) -> None:
-    """Count and log one request's outcome; only bounded labels, never the key or token."""
-    method = "POST" if request.method == "POST" else "GET"  # HEAD counts as GET
-    request.app[METRICS].requests.labels(method, outcome).inc()
-    log.info("unsubscribe %s: outcome=%s purpose=%s", method, outcome, purpose or "-")
+def _preferences_href(request: web.Request, raw: str) -> str | None:
+    """The link to the preference centre, or None when it is not configured."""
+    return link_with_token(PREFERENCES_LINK, raw) if CHOICES in request.app else None
 
 
 async def show_confirmation(request: web.Request) -> web.Response:
     """GET: verify and ask; never publishes anything (scanners follow links)."""
     try:
-        raw, token, words = _verified(request)
-    except _Refused as refused:
-        _record(request, refused.outcome, None)
+        raw, token, words = verified(request)
+    except Refused as refused:
+        record(request, refused.outcome, None)
         return refused.response
-    _record(request, "confirm_page", token.purpose)
-    return confirm_page(raw, words)
+    record(request, "confirm_page", token.purpose)
+    return confirm_page(raw, words, _preferences_href(request, raw))
 
 
-async def _one_click_body(request: web.Request) -> bool:
-    """Whether the POST carries RFC 8058's `List-Unsubscribe=One-Click` (an unreadable body: no)."""
-    try:
-        form = await request.post()  # urlencoded and multipart; other types give no fields
-    except (ValueError, web.HTTPBadRequest):
-        return False
+async def _scope(request: web.Request) -> str | None:
+    """What a POST asks for: "all" (the everything form), "purpose" (RFC 8058's body), or None.
+
+    The everything field wins when present: a mail client sends only the RFC 8058 body, so it
+    can never withdraw more than the token's purpose. An unreadable body asks for nothing.
+    """
+    form = await read_form(request)
+    if form is None:
+        return None
+    if EVERYTHING_FIELD in form:
+        return "all" if form[EVERYTHING_FIELD].strip() == EVERYTHING_VALUE else None
     value = form.get(ONE_CLICK_FIELD)
-    return isinstance(value, str) and value.strip() == ONE_CLICK_VALUE
+    return "purpose" if value is not None and value.strip() == ONE_CLICK_VALUE else None
 
 
 async def unsubscribe(request: web.Request) -> web.Response:
     """POST: verify, publish the withdrawal, answer only after the broker acknowledged it."""
     try:
-        _raw, token, words = _verified(request)
-    except _Refused as refused:
-        _record(request, refused.outcome, None)
+        raw, token, words = verified(request)
+    except Refused as refused:
+        record(request, refused.outcome, None)
         return refused.response
-    if not await _one_click_body(request):
-        _record(request, "bad_body", token.purpose)
+    scope = await _scope(request)
+    if scope is None:
+        record(request, "bad_body", token.purpose)
         return bad_body_page()
-    settings, metrics = request.app[SETTINGS], request.app[METRICS]
-    value = preference_event(token)
-    started = time.monotonic()
-    try:
-        async with asyncio.timeout(settings.unsubscribe_ack_timeout_s):
-            await request.app[PUBLISH](token.contact_key.encode("ascii"), value)
-    except TimeoutError:
-        _record(request, "ack_timeout", token.purpose)
-        return unavailable_page()
-    except Exception as exc:  # noqa: BLE001 - any failure means: nothing confirmed, try again
-        log.warning("publishing the withdrawal failed: %s", type(exc).__name__)
-        _record(request, "publish_failed", token.purpose)
-        return unavailable_page()
-    metrics.ack_seconds.observe(time.monotonic() - started)
-    _record(request, "unsubscribed", token.purpose)
-    return done_page(words)
+    link = _preferences_href(request, raw)
+    if scope == "all":
+        return await publish_then(request, token, preference_event(token, everything=True),
+                                  "unsubscribed_all", lambda: done_all_page(link))
+    return await publish_then(request, token, preference_event(token), "unsubscribed",
+                              lambda: done_page(words, link))
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -288,8 +227,13 @@ def check_production(settings: SourceSettings) -> None:
 
 
 def build_app(settings: SourceSettings, publish: Publish | None = None,
-              registry: CollectorRegistry | None = None) -> web.Application:
-    """The endpoint as an aiohttp app; without `publish`, a Kafka producer is made on startup."""
+              registry: CollectorRegistry | None = None,
+              choices: ReadChoices | None = None) -> web.Application:
+    """The endpoint as an aiohttp app; without `publish`, a Kafka producer is made on startup.
+
+    The preference centre is served when `choices` is given or a database is configured
+    (`database_url`); without either, the one-click routes alone (no link to it is shown).
+    """
     check_production(settings)
     app = web.Application(middlewares=[_unexpected_errors], client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
@@ -305,9 +249,24 @@ def build_app(settings: SourceSettings, publish: Publish | None = None,
             await publisher.close()
 
         app.cleanup_ctx.append(kafka_publisher)
+    if choices is not None:
+        app[CHOICES] = choices
+    elif settings.database_url is not None:
+        reader = PostgresChoices(settings)
+        app[CHOICES] = reader
+
+        async def choices_pool(_app: web.Application) -> AsyncIterator[None]:
+            await reader.open()  # in the background: a database outage is a 503 per page
+            yield
+            await reader.close()
+
+        app.cleanup_ctx.append(choices_pool)
     app.on_response_prepare.append(_security_headers)
     app.router.add_get(PATH, show_confirmation)
     app.router.add_post(PATH, unsubscribe)
+    if CHOICES in app:
+        app.router.add_get(PREFERENCES_PATH, show_preferences)
+        app.router.add_post(PREFERENCES_PATH, save_preferences)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_endpoint)
     return app

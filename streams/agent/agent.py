@@ -17,6 +17,7 @@ Per batch, inside one transaction (`streams.processor`):
 """
 
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -99,9 +100,11 @@ class ConsentAgent:
         self._reroute_errors: list[str] = []
         # per source partition: "topic:partition" -> next offset after the last re-routed copy
         # written there; carried in every marker of the source partition, so the send filter
-        # knows how far the target partition must be applied (streams.filter.barrier)
+        # knows how far the target partition must be applied (consent_table.barrier)
         self.rerouted: dict[int, dict[str, int]] = {}
         self._staged_rerouted: dict[int, dict[str, int]] = {}
+        self._opt_outs_acked: list[float] = []  # broker append times of this batch's opt-outs
+        self._size_due = 0.0
 
     def bind(self, consumer: Consumer) -> None:
         """The loop's consumer, to read committed offsets on assignment."""
@@ -191,6 +194,14 @@ class ConsentAgent:
                 self.stores.open(p).stage_rerouted(rerouted)
         self._staged_announced = set(self._unannounced)
         self.metrics.batch_size.labels("agent").observe(len(batch))
+        oldest: dict[str, int] = {}
+        for m in batch:
+            ts = m.timestamp()[1]
+            base = self.base[m.topic()]
+            if ts > 0 and (base not in oldest or ts < oldest[base]):
+                oldest[base] = ts
+        for base, ts in oldest.items():
+            self.metrics.input_age.labels("agent", base).set(max(0.0, now.timestamp() - ts / 1000))
 
     def _positions(self, batch: list[Message]) -> dict[tuple[str, int], int]:
         """Next offset to read per input partition whose position moved.
@@ -229,12 +240,20 @@ class ConsentAgent:
         self._staged_applied = {}
         self._unannounced -= self._staged_announced
         self._staged_announced = set()
+        committed_at = time.time()
+        for acked in self._opt_outs_acked:
+            self.metrics.opt_out_enforced.observe(max(0.0, committed_at - acked))
+        self._opt_outs_acked = []
+        if committed_at >= self._size_due:
+            self._size_due = committed_at + 10.0
+            self.metrics.state_contacts.set(self.stores.estimated_keys())
         for p, moved in self._staged_rerouted.items():
             self.rerouted.setdefault(p, {}).update(moved)
         self._staged_rerouted = {}
         self.metrics.last_commit.set_to_current_time()
 
     def aborted(self) -> None:
+        self._opt_outs_acked = []
         self.stores.discard_all()
         self._staged_applied = {}
         self._delivered = {}
@@ -271,6 +290,8 @@ class ConsentAgent:
                 key=key, event=event, effect=effect, applied=applied, effective=effective,
                 policy_version=self.policy.version, now=now, extra_evidence=extra))
             self.metrics.changes.labels(effect.scope, effect.action, str(applied).lower()).inc()
+            if effect.action == "withdrawn" and applied and msg.timestamp()[1] > 0:
+                self._opt_outs_acked.append(msg.timestamp()[1] / 1000)
             if effect.scope == "review":
                 out(self.out_topic[CONSENT_REVIEW], kb,
                     records.review_item(key=key, event=event, effect=effect, now=now))

@@ -96,6 +96,10 @@ class PartitionStore:
         batch.put(CHECKPOINT, str(checkpoint).encode())
         self._db.write(batch)
 
+    def estimated_keys(self) -> int:
+        value = self._db.property_int_value("rocksdb.estimate-num-keys")
+        return int(value or 0)
+
     def close(self) -> None:
         self._db.close()
 
@@ -185,6 +189,9 @@ class StateStores:
                     written[p] = position[p]
                     self.restored_records += len(records)
         reader.unassign()
+
+    def estimated_keys(self) -> int:
+        return sum(s.estimated_keys() for s in self.by_partition.values())
 
     def discard_all(self) -> None:
         for store in self.by_partition.values():

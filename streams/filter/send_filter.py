@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 from confluent_kafka import Message, TopicPartition
 
+from consent_table.barrier import Barrier
+from consent_table.replica import PURPOSE_INDEX, ConsentReplica
 from schemas.contact import KeyHasher
 from schemas.envelope import parse_event
 from schemas.events import MailRequested
@@ -31,8 +33,6 @@ from schemas.purposes import Purpose
 from schemas.topics import DEAD_LETTERS, INPUT_TOPICS, MAIL_OUTBOX, MAIL_REQUESTS, MAIL_SUPPRESSED
 from schemas.unsubscribe_token import Signer
 from streams.agent.agent import dead_letter
-from streams.filter.barrier import Barrier
-from streams.filter.replica import PURPOSE_INDEX, ConsentReplica
 from streams.metrics import StreamMetrics
 from streams.policy import Policy
 from streams.processor import KeepAlive, Output

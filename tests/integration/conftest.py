@@ -50,7 +50,9 @@ def make_pipeline(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
                                 settings_env=dict(settings_env or {}))
         deployment.setup()
         smtp = CaptureServer().__enter__()
-        env = {"CONSENT_ENVIRONMENT": "test", "CONSENT_SMTP_HOST": smtp.host,
+        # many pipelines run at once here: no process takes its kind's default metrics port
+        env = {"CONSENT_ENVIRONMENT": "test", "CONSENT_METRICS_PORT": "0",
+               "CONSENT_SMTP_HOST": smtp.host,
                "CONSENT_SMTP_PORT": str(smtp.port), **(extra_env or {})}
         procs = Components(env, Path(tmp_path_factory.mktemp(f"logs-{tag}")),
                            env_for=deployment.env_for).__enter__()

@@ -56,6 +56,10 @@ class Pipeline:
         """librdkafka configuration of the test's own clients (admin principal)."""
         return self.deployment.admin_client().to_librdkafka(**extra)
 
+    def producer_event(self, event_type: str, data: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        """An event to send yourself (batched sends; `send` flushes each one)."""
+        return make_event(event_type, data, source=kw.pop("source", "test"), **kw)
+
     def send(self, event_type: str, data: dict[str, Any], **kw: Any) -> dict[str, Any]:
         event = make_event(event_type, data, source=kw.pop("source", "test"), **kw)
         self.producer.send(event)

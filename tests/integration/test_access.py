@@ -185,7 +185,7 @@ def test_anonymous_and_wrong_credentials_are_refused(deployment: LocalInfra) -> 
 def test_a_principal_describes_exactly_its_topics(deployment: LocalInfra, p: Principal) -> None:
     listed = AdminClient(settings_of(deployment, p.name).to_librdkafka()).list_topics(timeout=15)
     visible = {t for t in listed.topics if t.startswith((PREFIX, FOREIGN))}
-    assert visible == {PREFIX + t for t in (*p.reads, *p.writes)}
+    assert visible == {PREFIX + t for t in (*p.reads, *p.writes, *p.describes)}
 
 
 @pytest.mark.parametrize("p", PRINCIPALS, ids=lambda p: p.name)

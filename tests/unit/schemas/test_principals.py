@@ -51,13 +51,15 @@ def test_every_catalogue_topic_is_written_and_read_by_someone() -> None:
 
 
 def test_nobody_but_the_worker_writes_outputs() -> None:
-    for topic in OUTPUTS:
+    for topic in OUTPUTS - {"dead-letters"}:
         assert writers(topic) == {"worker"}, topic
+    # webhook ingestion dead-letters what it refuses from an authenticated source
+    assert writers("dead-letters") == {"worker", "ingest"}
 
 
 def test_each_input_has_exactly_its_producers_and_the_worker() -> None:
-    assert writers("purchases") == {"ecommerce", "worker"}
-    assert writers("support") == {"support-desk", "worker"}
+    assert writers("purchases") == {"ecommerce", "ingest", "worker"}
+    assert writers("support") == {"support-desk", "ingest", "worker"}
     assert writers("newsletter") == {"newsletter", "worker"}
     assert writers("preferences") == {"preference-centre", "unsubscribe", "worker"}
     assert writers(MAIL_REQUESTS) == {"marketing", "worker"}
@@ -68,6 +70,16 @@ def test_producers_only_write_their_one_topic() -> None:
                  "marketing"):
         p = principal(name)
         assert len(p.writes) == 1 and not p.reads and not p.groups and not p.app_id_scoped
+
+
+def test_ingest_writes_its_two_inputs_and_dead_letters_and_reads_nothing() -> None:
+    """Webhooks carry purchases and support messages only: never preferences (an erasure or a
+    grant), never mail requests, never the worker's outputs; and no reading at all."""
+    ingest = principal("ingest")
+    assert set(ingest.writes) == {"purchases", "support", "dead-letters"}
+    assert ingest.reads == () and ingest.groups == () and not ingest.app_id_scoped
+    assert "dead-letters" not in principal("ecommerce").writes
+    assert "dead-letters" not in principal("support-desk").writes
 
 
 def test_the_mailer_reads_only_the_outbox_and_the_consent_state() -> None:
@@ -140,8 +152,17 @@ def test_only_the_worker_has_prefixed_grants() -> None:
     assert prefixed == {"worker"}
 
 
-def test_grants_are_only_read_and_write() -> None:
-    assert {g.operation for g in grants("", "consent")} == {Operation.READ, Operation.WRITE}
+def test_grants_are_only_read_write_and_describe() -> None:
+    assert {g.operation for g in grants("", "consent")} == {Operation.READ, Operation.WRITE,
+                                                           Operation.DESCRIBE}
+
+
+def test_only_the_mailer_may_see_topics_it_cannot_read_and_only_the_consent_inputs() -> None:
+    """DESCRIBE alone is for the mailer's barrier (end offsets), never a way to read data."""
+    seers = {p.name: set(p.describes) for p in PRINCIPALS if p.describes}
+    assert seers == {"mailer": set(INPUT_TOPICS)}
+    described = [g for g in grants("", "consent") if g.operation is Operation.DESCRIBE]
+    assert {g.name for g in described} == set(INPUT_TOPICS)
 
 
 def test_grants_are_deterministic_and_without_duplicates() -> None:

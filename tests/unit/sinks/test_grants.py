@@ -51,7 +51,7 @@ def test_readers_only_select() -> None:
 def test_disclosures_are_written_by_the_sink_only_and_append_only() -> None:
     assert rights("consent_sink")["disclosures"] == "INSERT, SELECT (contact_key, event_id)"
     assert rights("consent_reader")["disclosures"] == "SELECT"
-    migration = (resources.files("sinks") / "migrations" / "005_disclosures.sql").read_text(
+    migration = (resources.files("sinks") / "migrations" / "006_disclosures.sql").read_text(
         encoding="utf-8")
     assert "BEFORE UPDATE OR DELETE ON disclosures" in migration
 
@@ -59,3 +59,23 @@ def test_disclosures_are_written_by_the_sink_only_and_append_only() -> None:
 def test_row_policies_use_the_components_consumer_names() -> None:
     assert f"'{postgres_sink.CONSUMER_NAME}', '{postgres_sink.CONSUMER_NAME}'" in TEXT
     assert f"'{mailer.CONSUMER_NAME}', '{mailer.CONSUMER_NAME}'" in TEXT
+
+
+MIGRATION_005 = (resources.files("sinks") / "migrations" / "005_preference_choices.sql"
+                 ).read_text(encoding="utf-8")
+
+
+def test_the_unsubscribe_endpoint_has_no_table_right() -> None:
+    """Its preference centre reads one contact's choices through a function, nothing else."""
+    assert "'consent_unsubscribe'" in TEXT  # a component: revoked, converged like the others
+    assert rights("consent_unsubscribe") == {}
+    grants = re.findall(r"GRANT (\w+) ON FUNCTION %I\.(\w+)\(text\) '\s*'TO (\w+)'", TEXT)
+    assert grants == [("EXECUTE", "preference_choices", "consent_unsubscribe")]
+    assert "ON FUNCTION %I.preference_choices(text) FROM PUBLIC" in TEXT
+
+
+def test_the_choices_function_answers_for_one_key_with_a_pinned_path() -> None:
+    assert "SECURITY DEFINER" in MIGRATION_005
+    assert "SET search_path = %1$I, pg_temp" in MIGRATION_005  # pg_temp last: no stand-ins
+    assert "WHERE c.contact_key = for_key" in MIGRATION_005
+    assert "REVOKE ALL ON FUNCTION %I.preference_choices(text) FROM PUBLIC" in MIGRATION_005

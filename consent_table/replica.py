@@ -4,7 +4,7 @@ What it keeps, and why so little: for the partitions whose requests this filter 
 contact's per-purpose verdicts (interned, so a million contacts share a few hundred distinct
 rows), and for every partition the agent's latest progress marker. Markers of all partitions
 are needed because an opt-out produced under a wrong key sits on another partition until the
-agent re-routes it; the barrier waits for every partition (`streams.filter.barrier`).
+agent re-routes it; the barrier waits for every partition (`consent_table.barrier`).
 
 Reading `read_committed`, a marker is seen only after the states of its transaction, so a
 partition whose marker has passed an offset has every state that offset implies. After an

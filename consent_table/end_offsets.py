@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from confluent_kafka import IsolationLevel, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from consent_table.exceptions import EndOffsetsUnavailable
 from schemas.settings import ClientSettings
-from streams.exceptions import StreamError
 
 Ends = dict[tuple[str, int], int]
 
@@ -42,7 +42,7 @@ class EndOffsets:
                 return ends
             except KafkaException as exc:
                 if time.monotonic() + delay > deadline:
-                    raise StreamError(f"cannot read end offsets within {timeout:.0f}s: "
+                    raise EndOffsetsUnavailable(f"cannot read end offsets within {timeout:.0f}s: "
                                       f"{exc.args[0]}") from exc
                 time.sleep(delay)
                 delay = min(1.0, delay * 2)

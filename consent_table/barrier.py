@@ -17,12 +17,15 @@ Only when nothing moves (no marker advances, nothing is read) for `stall_s` does
 """
 
 import time
+from collections.abc import Callable
 
+from consent_table.end_offsets import EndOffsets
+from consent_table.exceptions import BarrierStalled
+from consent_table.replica import ConsentReplica
 from schemas.topics import INPUT_TOPICS
-from streams.exceptions import BarrierStalled
-from streams.filter.replica import ConsentReplica
-from streams.filter.watermarks import EndOffsets
-from streams.processor import KeepAlive
+
+KeepAlive = Callable[[], bool]
+"""Called during a long wait; returns False once a rebalance made the held batch stale."""
 
 KEEP_ALIVE_EVERY_S = 0.5
 POLL_S = 0.002
