@@ -17,6 +17,7 @@ A Unix-domain socket path is not a host (the data stays on the machine) and alwa
 """
 
 import ipaddress
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from schemas.exceptions import ConfigError
@@ -213,3 +215,20 @@ def bootstrap_hosts(servers: str) -> list[str]:
         else:
             hosts.append(entry)  # no port, or a bare IPv6 address
     return hosts
+
+
+def database_destinations(dsn: str, setting: str = "CONSENT_DATABASE_URL") -> list[Destination]:
+    """The hosts (and host addresses) of a PostgreSQL connection string; none: a local socket.
+
+    Parsed as libpq does (URL or `key=value`, several hosts, `PGHOST` when none is given), for
+    every component that connects (sinks, lookup, the preference centre). The string itself
+    never appears in an error: it holds the password.
+    """
+    try:
+        params = conninfo_to_dict(dsn)
+    except Exception as exc:  # noqa: BLE001 - psycopg raises ProgrammingError; say nothing more
+        raise ConfigError(f"{setting} is not a valid PostgreSQL connection string") from exc
+    hosts = str(params.get("host") or os.environ.get("PGHOST", "")).split(",")
+    addrs = str(params.get("hostaddr") or "").split(",")
+    found = [h.strip() for h in [*hosts, *addrs] if h.strip()] or [""]
+    return [Destination(DestinationKind.DATABASE, setting, h) for h in found]

@@ -1,12 +1,8 @@
 """Configuration of the sinks (PostgreSQL sink, mailer) and of what reads PostgreSQL."""
 
-import os
-
-from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field, SecretStr
 
-from schemas.exceptions import ConfigError
-from schemas.processors import Destination, DestinationKind
+from schemas.processors import Destination, DestinationKind, database_destinations
 from schemas.settings import ClientSettings
 
 
@@ -30,23 +26,7 @@ class SinkSettings(ClientSettings):
     mailer_concurrency: int = Field(default=8, ge=1, le=100,
                                     description="SMTP connections sending at once")
 
-    def database_hosts(self) -> list[str]:
-        """The hosts (and host addresses) of `database_url`; empty means a local socket.
-
-        Parsed as libpq does (URL or `key=value`, several hosts, `PGHOST` when none is given);
-        the DSN itself never appears in an error, it holds the password.
-        """
-        try:
-            params = conninfo_to_dict(self.database_url.get_secret_value())
-        except Exception as exc:  # noqa: BLE001 - psycopg raises ProgrammingError; say nothing more
-            raise ConfigError("CONSENT_DATABASE_URL is not a valid PostgreSQL connection "
-                              "string") from exc
-        hosts = str(params.get("host") or os.environ.get("PGHOST", "")).split(",")
-        addrs = str(params.get("hostaddr") or "").split(",")
-        return [h.strip() for h in [*hosts, *addrs] if h.strip()] or [""]
-
     def destinations(self) -> list[Destination]:
         return [*super().destinations(),
-                *(Destination(DestinationKind.DATABASE, "CONSENT_DATABASE_URL", h)
-                  for h in self.database_hosts()),
+                *database_destinations(self.database_url.get_secret_value()),
                 Destination(DestinationKind.SMTP, "CONSENT_SMTP_HOST", self.smtp_host)]

@@ -126,7 +126,7 @@ def test_pghost_counts_when_the_url_names_no_host(clean_env: pytest.MonkeyPatch)
 
 def test_a_database_url_that_cannot_be_parsed_is_refused_without_showing_it() -> None:
     with pytest.raises(ConfigError, match="CONSENT_DATABASE_URL is not a valid") as info:
-        SinkSettings(database_url=SecretStr("host='unterminated pw=secret-pw")).database_hosts()
+        SinkSettings(database_url=SecretStr("host='unterminated pw=secret-pw")).destinations()
     assert "secret-pw" not in str(info.value)
 
 
@@ -241,3 +241,30 @@ def test_the_producer_helper_refuses_an_undeclared_bootstrap_host() -> None:
     with pytest.raises(UndeclaredDestination, match="^CONSENT_KAFKA_BOOTSTRAP"):
         EventProducer(ClientSettings(kafka_bootstrap="kafka.other.example:9092",
                                      key_secret=SECRET))
+
+
+def test_the_unsubscribe_server_refuses_an_undeclared_database_or_kafka_host() -> None:
+    from sources.settings import SourceSettings
+    from sources.unsubscribe.app import build_app
+
+    async def publish(*_args: object) -> None:  # never called: the app is not built
+        raise AssertionError
+
+    foreign_db = SourceSettings(key_secret=SECRET, database_url=SecretStr(
+        "postgresql://consent_unsubscribe:pw@db.other.example/consent"))
+    with pytest.raises(UndeclaredDestination, match="^CONSENT_DATABASE_URL") as err:
+        build_app(foreign_db, publish=publish)
+    assert ":pw@" not in str(err.value)  # the URL holds the password; only the host is named
+    # the Kafka producer is made on startup: the check may not wait for it
+    with pytest.raises(UndeclaredDestination, match="^CONSENT_KAFKA_BOOTSTRAP"):
+        build_app(SourceSettings(key_secret=SECRET, kafka_bootstrap="kafka.other.example:9092"))
+
+
+def test_the_ingest_server_refuses_an_undeclared_kafka_host_before_serving() -> None:
+    from sources.ingest.app import build_app
+    from sources.settings import IngestSettings
+
+    settings = IngestSettings(key_secret=SECRET, kafka_bootstrap="kafka.other.example:9092",
+                              ingest_secrets={"shop": SecretStr("s" * 32)})
+    with pytest.raises(UndeclaredDestination, match="^CONSENT_KAFKA_BOOTSTRAP"):
+        build_app(settings)
