@@ -8,6 +8,7 @@ topics made by an older release, or personal data would outlive what the README 
 Only keys whose value differs are altered, so running it again changes nothing.
 """
 
+import time
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaException
@@ -61,19 +62,38 @@ def describe_retention(config: dict[str, str]) -> str:
     return _ms(config.get("retention.ms", RETAIN_FOREVER))
 
 
+UNKNOWN_TOPIC_RETRY_S = 0.5
+"""Pause before asking again for a topic the broker does not know yet."""
+
+
 def _existing_configs(admin: AdminClient, names: list[str], timeout: float
                       ) -> dict[str, dict[str, str]]:
-    if not names:
-        return {}
-    resources = [ConfigResource(ConfigResource.Type.TOPIC, n) for n in names]
+    """Each topic's configuration; a topic the broker does not know yet is asked again.
+
+    Right after topics are made (by this run, or by a setup just before it), the broker's
+    metadata can lag its controller: listing misses the topic, creating it answers
+    TOPIC_ALREADY_EXISTS, and describing it answers UNKNOWN_TOPIC_OR_PART for a moment. Seen
+    on the local broker under load; waiting up to `timeout` is cheaper than a false error.
+    """
     out: dict[str, dict[str, str]] = {}
-    for res, fut in admin.describe_configs(resources, request_timeout=timeout).items():
-        try:
-            entries = fut.result()
-        except KafkaException as exc:
-            raise TopicError(f"cannot read the configuration of topic {res.name}: "
-                             f"{exc.args[0].name()}") from exc
-        out[res.name] = {k: e.value for k, e in entries.items() if e.value is not None}
+    pending = list(names)
+    deadline = time.monotonic() + timeout
+    while pending:
+        resources = [ConfigResource(ConfigResource.Type.TOPIC, n) for n in pending]
+        pending = []
+        for res, fut in admin.describe_configs(resources, request_timeout=timeout).items():
+            try:
+                entries = fut.result()
+            except KafkaException as exc:
+                code = exc.args[0].name()
+                if code == "UNKNOWN_TOPIC_OR_PART" and time.monotonic() < deadline:
+                    pending.append(res.name)
+                    continue
+                raise TopicError(f"cannot read the configuration of topic {res.name}: "
+                                 f"{code}") from exc
+            out[res.name] = {k: e.value for k, e in entries.items() if e.value is not None}
+        if pending:
+            time.sleep(UNKNOWN_TOPIC_RETRY_S)
     return out
 
 

@@ -96,3 +96,14 @@ def test_any_client_refuses_an_undeclared_kafka_bootstrap_host(idle: Pipeline,
     env.pop("CONSENT_KAFKA_CLIENT_CONFIG", None)
     proc, took = consent(env, "unsubscribe-server", "--port", "0")
     assert_refused(proc, took, "CONSENT_KAFKA_BOOTSTRAP", "kafka.other.example")
+
+
+def test_the_preference_centre_refuses_an_undeclared_database_host(idle: Pipeline) -> None:
+    # the unsubscribe endpoint opens its pool in the background: the check may not wait for it
+    url = idle.deployment.env_for("unsubscribe-server")["CONSENT_DATABASE_URL"]
+    foreign = url.replace("127.0.0.1", "db.other.example")
+    assert foreign != url
+    proc, took = consent(env_of(idle, "unsubscribe-server", CONSENT_DATABASE_URL=foreign),
+                         "unsubscribe-server", "--port", "0")
+    assert_refused(proc, took, "CONSENT_DATABASE_URL", "db.other.example")
+    assert url.split("@", 1)[0] not in proc.stdout + proc.stderr  # nor the password
