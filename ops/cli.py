@@ -38,8 +38,12 @@ def _topics_create(args: argparse.Namespace) -> int:
     from ops.topics import create_topics
     from streams.settings import StreamSettings
 
-    for name, status in create_topics(StreamSettings()).items():
-        console.print(f"{status:8} {name}")
+    for name, report in create_topics(StreamSettings()).items():
+        changed = ", ".join(f"{k} {old or 'default'} -> {new}"
+                            for k, (old, new) in sorted(report.changed.items()))
+        console.print(f"{report.status:8} {name:32} retention {report.retention}"
+                      + (f"  ({changed})" if changed else ""), markup=False, highlight=False,
+                      soft_wrap=True)
     return 0
 
 
@@ -76,7 +80,14 @@ def _sink(args: argparse.Namespace) -> int:
 def _lookup(args: argparse.Namespace) -> int:
     from ops.lookup import run_lookup
 
-    return run_lookup(args.email)
+    return run_lookup(args.email, as_json=args.json)
+
+
+def _disclose(args: argparse.Namespace) -> int:
+    from ops.disclose import run_disclose
+
+    return run_disclose(args.email, args.legal_basis, args.case_ref, args.authority, args.out,
+                        args.wait, console)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -195,7 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
     sink.set_defaults(func=_sink)
     lk = sub.add_parser("lookup", help="current consent and history of one e-mail address")
     lk.add_argument("email")
+    lk.add_argument("--json", action="store_true",
+                    help="everything held on the person as one JSON document (access request)")
     lk.set_defaults(func=_lookup)
+    dc = sub.add_parser("disclose", help="legal disclosure: export what is held on a person to "
+                        "a file and record it (DPO only)")
+    dc.add_argument("email")
+    dc.add_argument("--legal-basis", required=True, help="the law or order requiring it")
+    dc.add_argument("--case-ref", required=True, help="the authority's case reference")
+    dc.add_argument("--authority", required=True, help="who receives the data")
+    dc.add_argument("--out", help="the file to write (must not exist; default "
+                    "./disclosure-<id>.json), mode 600")
+    dc.add_argument("--wait", type=float, default=30.0,
+                    help="seconds to wait until PostgreSQL shows the record (default 30)")
+    dc.set_defaults(func=_disclose)
     rv = sub.add_parser("review", help="detected text an agent should confirm or reverse")
     rv.add_argument("verdict", nargs="?", choices=["confirm", "reverse"])
     rv.add_argument("review_id", nargs="?")

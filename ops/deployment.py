@@ -26,7 +26,7 @@ by the test and bench drivers that play every producer at once — never by a pi
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,8 @@ class Deployment:
     app_id: str
     db_schema: str
     data_dir: Path
+    settings_env: dict[str, str] = field(default_factory=dict)
+    """More `CONSENT_*` settings every process and setup share (e.g. a short retention)."""
 
     @property
     def key_secret(self) -> str:
@@ -114,6 +116,7 @@ class Deployment:
             "CONSENT_DATA_DIR": str(self.data_dir),
             "CONSENT_KEY_SECRET": self.key_secret,
             "CONSENT_REPLICATION_FACTOR": str(self.infra.replication_factor),
+            **self.settings_env,
         }
         return env
 
@@ -131,7 +134,8 @@ class Deployment:
         return env
 
     def _fields(self) -> dict[str, Any]:
-        return {"kafka_bootstrap": self.infra.bootstrap, "topic_prefix": self.prefix,
+        shared = {k.removeprefix("CONSENT_").lower(): v for k, v in self.settings_env.items()}
+        return {**shared, "kafka_bootstrap": self.infra.bootstrap, "topic_prefix": self.prefix,
                 "key_secret": self.key_secret, "replication_factor": self.infra.replication_factor,
                 "kafka_client_config": self.infra.admin_config if self.infra.secured else None}
 

@@ -7,11 +7,18 @@ Everything printed from the database is shown, never obeyed (`ops.terminal`): st
 from integrators and the public. And whatever PostgreSQL can store, lookup can show: a
 `timestamptz` Python cannot hold (after 9999, BC, infinity) is shown as PostgreSQL's own text,
 and a `jsonb` Python's parser refuses (a 5,000-digit number, deep nesting) as its JSON text.
+
+For an erased contact it states until when raw copies may still exist in Kafka: the erasure
+removes the profile at once, but events and mail written before it age out with their topics'
+retention (`schemas.topics.Retention.raw_copies_ms`, from the same settings `consent topics
+create` applies). `--json` prints the whole record as one document (`ops.held`), the same one a
+legal disclosure exports.
 """
 
 import json
+import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -36,6 +43,19 @@ class LookupResult:
     decisions: list[tuple[Any, ...]]
     profile: tuple[Any, ...] | None = None
     erasures: list[tuple[Any, ...]] | None = None
+    reviews: list[tuple[Any, ...]] | None = None
+    disclosures: list[tuple[Any, ...]] | None = None
+    raw_copies_ms: int = 0
+    """How long raw copies may outlive an erasure (0: not known, nothing is stated)."""
+
+    def raw_copies_until(self, erased_at: object) -> datetime | None:
+        """Until when raw copies written before an erasure done at `erased_at` may exist."""
+        if not self.raw_copies_ms or not isinstance(erased_at, datetime):
+            return None
+        try:
+            return erased_at + timedelta(milliseconds=self.raw_copies_ms)
+        except OverflowError:  # an erasure stored near the end of Python's calendar
+            return None
 
 
 class LenientTimestamptzLoader(TimestamptzLoader):
@@ -62,10 +82,20 @@ def _prepare(conn: psycopg.Connection) -> None:
     set_json_loads(lenient_json, conn)
 
 
-def lookup(settings: SinkSettings, email: str, history_limit: int = 50) -> LookupResult:
+REVIEW_COLUMNS = ("created_at", "review_id", "ticket_id", "outcome", "suggested", "rule",
+                  "language", "span", "occurred_at", "resolved_at", "resolution")
+DISCLOSURE_COLUMNS = ("disclosed_at", "event_id", "case_ref", "authority", "legal_basis",
+                      "categories", "principal", "operator", "recorded_at", "export_sha256")
+
+
+def lookup(settings: SinkSettings, email: str, history_limit: int | None = 50) -> LookupResult:
+    """Everything stored on one contact; `history_limit=None` for all of it (exports)."""
     key = contact_key(email, settings.key_secret.get_secret_value())
     with connect(settings) as conn:
         _prepare(conn)
+        conn.commit()
+        # one snapshot for every table: an export must not mix two moments
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         current = conn.execute(
             "SELECT purpose, status, updated_at, policy_version FROM consent_current "
             "WHERE contact_key = %s ORDER BY purpose", (key,)).fetchall()
@@ -83,7 +113,15 @@ def lookup(settings: SinkSettings, email: str, history_limit: int = 50) -> Looku
         erasures = conn.execute(
             "SELECT requested_at, request_ref, erased_at FROM erasures WHERE contact_key = %s "
             "ORDER BY requested_at", (key,)).fetchall()
-    return LookupResult(key, current, history, decisions, profile, erasures)
+        reviews = conn.execute(
+            f"SELECT {', '.join(REVIEW_COLUMNS)} FROM review_items WHERE contact_key = %s "  # noqa: S608 - constant column names
+            "ORDER BY created_at", (key,)).fetchall()
+        disclosures = conn.execute(
+            f"SELECT {', '.join(DISCLOSURE_COLUMNS)} FROM disclosures WHERE contact_key = %s "  # noqa: S608 - constant column names
+            "ORDER BY disclosed_at", (key,)).fetchall()
+        conn.rollback()
+    return LookupResult(key, current, history, decisions, profile, erasures, reviews,
+                        disclosures, settings.retention().raw_copies_ms)
 
 
 def when(value: object, *, date_only: bool = False) -> str:
@@ -132,6 +170,13 @@ def render_lookup(result: LookupResult, console: Console) -> None:
         console.print(Text.assemble(
             ("erased", "bold"), f": request {visible(ref)} of {when(requested_at)}, done "
             f"{when(erased_at)}; only the keyed hash remains"))
+        until = result.raw_copies_until(erased_at)
+        if until is not None:
+            console.print(Text(
+                "raw copies written before the erasure (input topics, mail-requests, "
+                f"mail-outbox, dead-letters) may exist in Kafka until {when(until)}, when their "
+                "retention has deleted them; the profile leaves the compacted contacts topic "
+                "at its next compaction"))
     cur = _table("Current consent", "purpose", "status", "since", "policy")
     for purpose, status, at, version in result.current:
         style = "green" if status == "allowed" else "red"
@@ -152,13 +197,42 @@ def render_lookup(result: LookupResult, console: Console) -> None:
             dec.add_row(Text(when(at)), cell(rid), cell(purpose), cell(outcome), cell(reason),
                         cell(rule), cell(campaign))
         console.print(dec)
+    if result.reviews:
+        rev = _table("Review items (detected text an agent confirms or reverses)", "created",
+                     "outcome", "suggested", "rule", "ticket", "span", "resolved")
+        for (created, _rid, ticket, outcome, suggested, rule, _lang, span, _at, resolved_at,
+             resolution) in result.reviews:
+            rev.add_row(Text(when(created)), cell(outcome), cell(suggested), cell(rule),
+                        cell(ticket), cell(span),
+                        Text(f"{visible(resolution)} {when(resolved_at)}" if resolved_at
+                             else "open"))
+        console.print(rev)
+    if result.disclosures:
+        dis = _table("Legal disclosures", "disclosed", "case", "authority", "legal basis",
+                     "categories", "by", "disclosure id")
+        for (at, eid, case, authority, basis, categories, principal, operator, _rec,
+             _sha) in result.disclosures:
+            shown = ", ".join(map(str, categories)) if isinstance(categories, list) else categories
+            dis.add_row(Text(when(at)), cell(case), cell(authority), cell(basis), cell(shown),
+                        cell(f"{principal} ({operator})"), cell(eid))
+        console.print(dis)
 
 
-def run_lookup(email: str, console: Console | None = None) -> int:
-    """The command: exit 2 with the reason (never the address) when the address is not valid."""
+def run_lookup(email: str, console: Console | None = None, *, as_json: bool = False) -> int:
+    """The command: exit 2 with the reason (never the address) when the address is not valid.
+
+    `as_json`: the whole record (no row limit) as one JSON document on stdout, for an access
+    request; escaped to ASCII, so no stored text can drive a terminal it is printed on.
+    """
     settings = SinkSettings()
     try:
-        result = lookup(settings, email)
+        result = lookup(settings, email, history_limit=None if as_json else 50)
+        if as_json:
+            from ops.held import access_document, dumps
+
+            sys.stdout.buffer.write(dumps(access_document(result, email, settings)))
+            sys.stdout.flush()
+            return 0
     except InvalidEmail as exc:
         Console(stderr=True, soft_wrap=True).print(
             Text(f"error: not a valid e-mail address: {exc}", style="red"))

@@ -180,15 +180,17 @@ def supervise() -> int:
 
 def env(principal: str) -> int:
     """Shell exports to act as one principal of the running stack (`eval "$(consent stack env
-    marketing)"`): its client file, the stack's key secret and the database's reader role."""
+    marketing)"`): its client file, the stack's key secret and the database's reader role (the
+    DPO's own role for `dpo`, which `consent disclose` needs)."""
     from schemas.principals import principal as known
 
     known(principal)  # a clear error for a name that is not in the catalogue
     cfg = StackConfig.from_env()
     infra = cfg.infra()
+    role = "consent_dpo" if principal == "dpo" else "consent_reader"  # `consent disclose`
     exports = {"CONSENT_KAFKA_CLIENT_CONFIG": str(infra.client_config(principal)),
                "CONSENT_KEY_SECRET": cfg.deployment().key_secret,
-               "CONSENT_DATABASE_URL": infra.role_url("consent_reader")}
+               "CONSENT_DATABASE_URL": infra.role_url(role)}
     for name, value in exports.items():
         print(f"export {name}={shlex.quote(value)}")
     return 0

@@ -113,6 +113,34 @@ class ErasureData(Data):
     request_ref: Ident
 
 
+DisclosedCategory = Literal["profile", "consent", "history", "mail_decisions", "erasures",
+                            "review_items", "disclosures"]
+"""What `consent disclose` and `consent lookup --json` export about a person, by section."""
+LegalText = Annotated[str, Field(min_length=1, max_length=500, pattern=_NO_CONTROL)]
+
+
+class DisclosureData(Data):
+    """A legal disclosure the DPO made (`consent disclose`), as the ledger records it.
+
+    No personal data: the contact key names the person, `export_sha256` the exact file handed
+    over, and the command refuses texts that contain the person's data. Unknown fields are
+    refused (unlike other events): nothing may ride into the audit record unseen.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contact_key: ContactKey
+    legal_basis: LegalText
+    case_ref: Ident
+    authority: LegalText
+    categories: tuple[DisclosedCategory, ...] = Field(max_length=20)
+    principal: Literal["dpo"]
+    """The Kafka principal that sent it; only `dpo` may write the `disclosures` topic."""
+    operator: Ident
+    """The operating-system user who ran the command."""
+    export_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
 class MailData(Data):
     request_id: Ident
     email: Email
@@ -176,6 +204,11 @@ class MailRequested(Envelope):
     data: MailData
 
 
+class DisclosureRecorded(Envelope):
+    type: Literal["contact.disclosure_recorded"]
+    data: DisclosureData
+
+
 ConsentEvent = (
     PurchaseCompleted
     | SupportMessageReceived
@@ -184,6 +217,7 @@ ConsentEvent = (
     | NewsletterUnsubscribed
     | PreferenceChanged
     | ErasureRequested
+    | DisclosureRecorded
 )
 AnyEvent = ConsentEvent | MailRequested
 
@@ -196,4 +230,5 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
     "preference.changed": PreferenceChanged,
     "contact.erasure_requested": ErasureRequested,
     "mail.requested": MailRequested,
+    "contact.disclosure_recorded": DisclosureRecorded,
 }

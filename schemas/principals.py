@@ -35,6 +35,7 @@ from schemas.topics import (
     CONSENT_STATE,
     CONTACTS,
     DEAD_LETTERS,
+    DISCLOSURES,
     INPUT_TOPICS,
     MAIL_OUTBOX,
     MAIL_REQUESTS,
@@ -133,10 +134,10 @@ PRINCIPALS: tuple[Principal, ...] = (
               writes=("purchases", "support", DEAD_LETTERS)),
     Principal(
         "worker", "consent agent and send filter (`consent worker`, `consent filter`)",
-        reads=(*INPUT_TOPICS, MAIL_REQUESTS, CONSENT_STATE),
+        reads=(*INPUT_TOPICS, DISCLOSURES, MAIL_REQUESTS, CONSENT_STATE),
         # the inputs and mail-requests too: a mis-keyed event or request is re-routed to the
         # partition of its real contact key
-        writes=(*WORKER_OUTPUTS, *INPUT_TOPICS, MAIL_REQUESTS),
+        writes=(*WORKER_OUTPUTS, *INPUT_TOPICS, DISCLOSURES, MAIL_REQUESTS),
         app_id_scoped=True),
     Principal("postgres-sink", "the PostgreSQL sink (`consent sink postgres`)",
               reads=(CONSENT_CHANGES, MAIL_OUTBOX, MAIL_SUPPRESSED, DEAD_LETTERS, CONTACTS,
@@ -146,8 +147,12 @@ PRINCIPALS: tuple[Principal, ...] = (
     # (sinks/send_check.py) with the send filter's barrier
     Principal("mailer", "the SMTP mailer (`consent sink mailer`)",
               reads=(MAIL_OUTBOX, CONSENT_STATE), describes=INPUT_TOPICS, groups=("mailer",)),
+    # disclosures: the record of a legal disclosure, which the consent agent turns into a
+    # ledger line; it cannot change anyone's consent (the agent accepts only
+    # `contact.disclosure_recorded` there) and the DPO writes no other topic
     Principal("dpo", "the data-protection officer (lookup, disclosure)",
-              reads=(CONTACTS, CONSENT_CHANGES, CONSENT_STATE), groups=("dpo",)),
+              reads=(CONTACTS, CONSENT_CHANGES, CONSENT_STATE), writes=(DISCLOSURES,),
+              groups=("dpo",)),
 )
 """Every principal a component or person uses; `ADMIN` and `BROKER` are not in it."""
 

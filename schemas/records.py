@@ -41,6 +41,7 @@ Scope = Literal[
     "relationship",
     "erasure",
     "review",
+    "disclosure",
 ]
 
 
@@ -60,7 +61,8 @@ class ConsentChange(Record):
     processed_at: AwareDatetime = Field(default_factory=utcnow)
     policy_version: str
     scope: Scope
-    action: Literal["granted", "withdrawn", "pending", "relationship", "erased", "review"]
+    action: Literal["granted", "withdrawn", "pending", "relationship", "erased", "review",
+                    "disclosed"]
     applied: bool
     effective: dict[str, str]
     rule: str

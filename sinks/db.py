@@ -4,6 +4,9 @@ Migrations are plain SQL files applied in name order inside one transaction each
 `schema_migrations`, under an advisory lock so two processes starting together cannot race.
 After them, every run applies `grants.sql` (the component roles' rights in this schema; a no-op
 where those roles do not exist): tables a migration just made get their grants at once.
+
+Both refuse a database host that no declared processor uses (`schemas.processors`), before
+connecting: every PostgreSQL connection of every component is made here.
 """
 
 from importlib import resources
@@ -11,6 +14,7 @@ from importlib import resources
 import psycopg
 from psycopg import sql
 
+from schemas.processors import DestinationKind
 from sinks.exceptions import DatabaseError
 from sinks.settings import SinkSettings
 
@@ -18,6 +22,7 @@ _LOCK_ID = 0x636F6E73  # "cons"
 
 
 def connect(settings: SinkSettings, *, autocommit: bool = False) -> psycopg.Connection:
+    settings.check_destinations(DestinationKind.DATABASE)
     try:
         conn = psycopg.connect(settings.database_url.get_secret_value(), autocommit=autocommit,
                                connect_timeout=10)
@@ -38,6 +43,7 @@ def _migration_files() -> list[tuple[str, str]]:
 
 def migrate(settings: SinkSettings) -> list[str]:
     """Apply pending migrations; return the names applied."""
+    settings.check_destinations(DestinationKind.DATABASE)
     try:
         conn = psycopg.connect(settings.database_url.get_secret_value(), connect_timeout=10)
     except psycopg.OperationalError as exc:

@@ -17,7 +17,9 @@
 --   consent_unsubscribe  the unsubscribe endpoint's preference centre: no table right at all,
 --                   EXECUTE on preference_choices(key) only (one contact's status per purpose,
 --                   migration 005), so an internet-facing process cannot list or read the rest.
---   consent_dpo     SELECT on every table; INSERT into disclosures once that table exists.
+--   consent_dpo     SELECT on every table, and nothing else: a disclosure is recorded through
+--                   the pipeline (topic `disclosures` -> ledger -> the sink writes `disclosures`),
+--                   so the DPO can neither forge nor alter an audit record.
 --
 -- kafka_positions and sink_failures are shared by the sink and the mailer (column `consumer`,
 -- the names in sinks/postgres_sink.py and sinks/mailer.py): row-level security keeps each to
@@ -55,6 +57,7 @@ BEGIN
         ('consent_sink',   'contacts',        'SELECT, INSERT, UPDATE, DELETE'),
         ('consent_sink',   'erasures',        'INSERT, SELECT (contact_key, event_id)'),
         ('consent_sink',   'dead_letters',    'INSERT'),
+        ('consent_sink',   'disclosures',     'INSERT, SELECT (contact_key, event_id)'),
         ('consent_sink',   'kafka_positions', 'SELECT, INSERT, UPDATE'),
         ('consent_sink',   'sink_failures',   'INSERT'),
         -- review items: stored, and closed by the ledger line of the agent's decision
@@ -69,8 +72,7 @@ BEGIN
         ('consent_reader', 'contacts',        'SELECT'),
         ('consent_reader', 'erasures',        'SELECT'),
         ('consent_reader', 'review_items',    'SELECT'),
-        ('consent_reader', 'disclosures',     'SELECT'),
-        ('consent_dpo',    'disclosures',     'INSERT')
+        ('consent_reader', 'disclosures',     'SELECT')
     ) AS t (role, tbl, privileges)
     LOOP
         CONTINUE WHEN to_regclass(format('%I.%I', s, g.tbl)) IS NULL;  -- not (yet) made

@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from schemas.contact import KeyHasher
 from schemas.metrics_endpoint import serve
 from schemas.positions import position
+from schemas.processors import DestinationKind
 from schemas.records import OutboxRecord
 from sinks.db import connect
 from sinks.exceptions import SinkError
@@ -80,6 +81,7 @@ class RelayUnreachable(SinkError):
 
 class Mailer:
     def __init__(self, settings: SinkSettings, metrics: MailerMetrics | None = None) -> None:
+        settings.check_destinations(DestinationKind.SMTP)  # addresses go nowhere undeclared
         self.settings = settings
         self.metrics = metrics or MailerMetrics()
         self.hasher = KeyHasher(settings.key_secret.get_secret_value())
@@ -231,6 +233,8 @@ class Mailer:
 
 def run_mailer(settings: SinkSettings, stop: threading.Event | None = None) -> None:
     settings.check_production()
+    settings.check_destinations(DestinationKind.KAFKA, DestinationKind.DATABASE,
+                                DestinationKind.SMTP)
     stop = stop or threading.Event()
     install_stop_handlers(stop)
     asyncio.run(_run(settings, stop))

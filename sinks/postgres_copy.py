@@ -142,6 +142,12 @@ def write(conn: psycopg.Connection, rows: Rows) -> None:
                 "(suggested = 'confirm_withdrawal') = (%s = 'withdrawn') THEN 'confirmed' "
                 "ELSE 'reversed' END, resolved_by_event = %s "
                 "WHERE review_id = %s::uuid AND resolved_at IS NULL", rows.resolutions)
+        if rows.disclosures:
+            cur.executemany(
+                "INSERT INTO disclosures (contact_key, event_id, disclosed_at, recorded_at, "
+                "principal, operator, legal_basis, case_ref, authority, categories, "
+                "export_sha256) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                "ON CONFLICT (contact_key, event_id) DO NOTHING", rows.disclosures)
         if rows.letters:
             cur.executemany(
                 'INSERT INTO dead_letters (topic, partition, "offset", kind, stage, reason, '

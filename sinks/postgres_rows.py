@@ -98,12 +98,13 @@ class Rows:
     contacts: dict[str, Profile] = field(default_factory=dict)
     reviews: list[tuple[Any, ...]] = field(default_factory=list)
     resolutions: list[tuple[Any, ...]] = field(default_factory=list)
+    disclosures: list[tuple[Any, ...]] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
 
     def count(self) -> int:
         return (len(self.ledger) + len(self.current) + len(self.decisions) + len(self.erasures)
                 + len(self.letters) + len(self.contacts) + len(self.reviews)
-                + len(self.resolutions))
+                + len(self.resolutions) + len(self.disclosures))
 
 
 def collect(msgs: list[Message], base_of: dict[str, str]) -> Rows:
@@ -135,6 +136,17 @@ def _add(rows: Rows, base: str, m: Message) -> None:
         review_id = c.evidence.get("review_id")
         if review_id and c.action in ("granted", "withdrawn"):
             rows.resolutions.append(cleaned((c.processed_at, c.action, c.event_id, review_id)))
+        if c.scope == "disclosure":
+            # the audit record of a legal disclosure; it changed no consent, so current
+            # consent keeps the event and time that decided it
+            ev = c.evidence
+            rows.disclosures.append(cleaned((
+                c.contact_key, c.event_id, c.occurred_at, c.processed_at, ev.get("principal", ""),
+                ev.get("operator", ""), ev.get("legal_basis", ""), ev.get("case_ref", ""),
+                ev.get("authority", ""),
+                [clean(x) for x in ev.get("categories", "").split(",") if x],
+                ev.get("export_sha256", ""))))
+            return
         for purpose, status in c.effective.items():
             rows.current[(c.contact_key, purpose)] = cleaned((
                 c.contact_key, purpose, status, c.event_id, c.policy_version, c.processed_at))

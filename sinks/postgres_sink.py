@@ -1,4 +1,5 @@
-"""PostgreSQL sink: consent ledger, current consent, mail decisions, profiles, dead letters.
+"""PostgreSQL sink: consent ledger, current consent, mail decisions, profiles, dead letters,
+erasures, review items and legal disclosures (the last three from the ledger's lines).
 
 Every write is an idempotent upsert keyed by what makes the record unique (contact, event and
 scope; request id; topic position), so replays and duplicate events change nothing.
@@ -23,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from schemas.metrics_endpoint import serve
 from schemas.positions import position
+from schemas.processors import DestinationKind
 from sinks.db import connect
 from sinks.kafka_source import TrackedConsumer, install_stop_handlers
 from sinks.postgres_copy import prepare_session, write
@@ -104,6 +106,7 @@ class PostgresWriter:
             total.erasures += single.erasures
             total.reviews += single.reviews
             total.resolutions += single.resolutions
+            total.disclosures += single.disclosures
         return total
 
     def _record_failures(self, conn: psycopg.Connection, failures: list[Failure]) -> None:
@@ -128,7 +131,8 @@ class PostgresWriter:
                          ("mail_decisions", len(rows.decisions)),
                          ("contacts", len(rows.contacts)), ("erasures", len(rows.erasures)),
                          ("dead_letters", len(rows.letters)),
-                         ("review_items", len(rows.reviews))):
+                         ("review_items", len(rows.reviews)),
+                         ("disclosures", len(rows.disclosures))):
             if n:
                 m.labels(table).inc(n)
         self.metrics.last_batch.set_to_current_time()
@@ -137,6 +141,7 @@ class PostgresWriter:
 def run_postgres_sink(settings: SinkSettings, stop: threading.Event | None = None,
                       metrics: SinkMetrics | None = None) -> None:
     settings.check_production()
+    settings.check_destinations(DestinationKind.KAFKA, DestinationKind.DATABASE)
     stop = stop or threading.Event()
     install_stop_handlers(stop)
     metrics = metrics or SinkMetrics()

@@ -2,6 +2,7 @@
 
 from pydantic import Field, SecretStr
 
+from schemas.processors import Destination, DestinationKind, database_destinations
 from schemas.settings import ClientSettings
 
 
@@ -24,3 +25,8 @@ class SinkSettings(ClientSettings):
         "input that makes no progress before it exits")
     mailer_concurrency: int = Field(default=8, ge=1, le=100,
                                     description="SMTP connections sending at once")
+
+    def destinations(self) -> list[Destination]:
+        return [*super().destinations(),
+                *database_destinations(self.database_url.get_secret_value()),
+                Destination(DestinationKind.SMTP, "CONSENT_SMTP_HOST", self.smtp_host)]

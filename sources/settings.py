@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 
 from schemas.exceptions import ConfigError
+from schemas.processors import Destination, database_destinations
 from schemas.settings import ClientSettings
 
 
@@ -30,6 +31,12 @@ class SourceSettings(ClientSettings):
     def _empty_is_unset(cls, value: Any) -> Any:
         """An empty variable (an unset deployment secret) means no database, not a bad URL."""
         return None if value == "" else value
+
+    def destinations(self) -> list[Destination]:
+        """Kafka, and the preference centre's PostgreSQL when one is configured."""
+        db = ([] if self.database_url is None
+              else database_destinations(self.database_url.get_secret_value()))
+        return [*super().destinations(), *db]
 
 
 IngestKind = Literal["purchase", "message"]

@@ -14,6 +14,8 @@ Rules (README, "Consent semantics"):
   re-grant a withdrawn purpose: withdrawal is sticky until an explicit grant.
 - Erasure suppresses everything, transactional included, until a later explicit grant.
 - A contact never seen is `no_relationship` (fail closed).
+- A legal disclosure (`contact.disclosure_recorded`) changes nothing: it is one ledger line,
+  the proof of who disclosed what, when, to whom and why.
 """
 
 import hashlib
@@ -24,6 +26,7 @@ from typing import Any, Literal
 
 from schemas.events import (
     ConsentEvent,
+    DisclosureRecorded,
     ErasureRequested,
     NewsletterConfirmed,
     NewsletterSignup,
@@ -186,7 +189,8 @@ class Effect:
     """What one event asserts about one scope; becomes one ledger line."""
 
     scope: str
-    action: Literal["granted", "withdrawn", "pending", "relationship", "erased", "review"]
+    action: Literal["granted", "withdrawn", "pending", "relationship", "erased", "review",
+                    "disclosed"]
     rule: str
     evidence: dict[str, str] = field(default_factory=dict)
     detected: bool = False
@@ -257,6 +261,13 @@ def effects_of(event: ConsentEvent, policy: Policy, detect: Detector = detect_te
     elif isinstance(event, ErasureRequested):
         out.append(Effect("erasure", "erased", "erasure.requested",
                           {"request_ref": event.data.request_ref}))
+        return out
+    elif isinstance(event, DisclosureRecorded):
+        d = event.data
+        out.append(Effect("disclosure", "disclosed", "dpo.legal_disclosure", {
+            "legal_basis": d.legal_basis, "case_ref": d.case_ref, "authority": d.authority,
+            "categories": ",".join(d.categories), "principal": d.principal,
+            "operator": d.operator, "export_sha256": d.export_sha256}))
         return out
     if relationship:
         out.insert(0, Effect("relationship", "relationship", f"{event.type}.relationship"))

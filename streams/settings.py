@@ -2,9 +2,11 @@
 
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
+from schemas.processors import Destination, DestinationKind
 from schemas.settings import ClientSettings
 
 
@@ -33,3 +35,9 @@ class StreamSettings(ClientSettings):
     transaction_timeout_s: float = Field(default=15.0, ge=1.0)
     agent_batch: int = Field(default=2000, ge=1, description="consent events per transaction")
     filter_batch: int = Field(default=5000, ge=1, description="mail requests per transaction")
+
+    def destinations(self) -> list[Destination]:
+        """Kafka, and the unsubscribe endpoint the link in every marketing mail points at."""
+        host = urlsplit(self.unsubscribe_base_url).hostname or self.unsubscribe_base_url
+        return [*super().destinations(),
+                Destination(DestinationKind.UNSUBSCRIBE, "CONSENT_UNSUBSCRIBE_BASE_URL", host)]

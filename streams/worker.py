@@ -23,7 +23,8 @@ from consent_table.end_offsets import EndOffsets
 from consent_table.replica import ConsentReplica
 from schemas.exceptions import ConsentError
 from schemas.metrics_endpoint import serve
-from schemas.topics import CONSENT_STATE, INPUT_TOPICS, MAIL_REQUESTS, all_specs, topic_name
+from schemas.processors import DestinationKind
+from schemas.topics import AGENT_TOPICS, CONSENT_STATE, MAIL_REQUESTS, all_specs, topic_name
 from streams.agent.agent import ConsentAgent
 from streams.agent.store import StateStores
 from streams.filter.send_filter import SendFilter, consent_topics
@@ -140,7 +141,7 @@ def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None
     rerouter = Producer(settings.producer_config(**{"client.id": f"{settings.app_id}-reroute"}))
     agent = ConsentAgent(settings, _policy(settings), metrics, stores, rerouter)
     loop = _loop(settings, metrics, "agent", agent,
-                 topics=[settings.topic(t) for t in INPUT_TOPICS], name="consent agent",
+                 topics=[settings.topic(t) for t in AGENT_TOPICS], name="consent agent",
                  batch_size=settings.agent_batch)
     agent.bind(loop.consumer)
     return loop
@@ -162,8 +163,14 @@ def build_filter(settings: StreamSettings, metrics: StreamMetrics | None = None
                  name="send filter", batch_size=settings.filter_batch)
 
 
-def run_agent(settings: StreamSettings) -> None:
+def check_start(settings: StreamSettings) -> None:
+    """Refuse to start with a published secret or towards an undeclared destination."""
     settings.check_production()
+    settings.check_destinations(DestinationKind.KAFKA, DestinationKind.UNSUBSCRIBE)
+
+
+def run_agent(settings: StreamSettings) -> None:
+    check_start(settings)
     check_topics(settings)
     metrics = StreamMetrics()
     _serve_metrics(settings, metrics, "worker")
@@ -173,7 +180,7 @@ def run_agent(settings: StreamSettings) -> None:
 
 
 def run_filter(settings: StreamSettings) -> None:
-    settings.check_production()
+    check_start(settings)
     check_topics(settings)
     metrics = StreamMetrics()
     _serve_metrics(settings, metrics, "filter")

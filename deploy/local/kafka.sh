@@ -364,6 +364,9 @@ num.partitions=6
 log.cleaner.enable=true
 # Local only: check for compactable logs every 2 s (default 15 s) so erasure is visible quickly.
 log.cleaner.backoff.ms=2000
+# Local only: look for segments past their retention every 10 s (default 5 min), so a short
+# retention (CONSENT_RAW_RETENTION_DAYS in the retention test) is seen to delete quickly.
+log.retention.check.interval.ms=10000
 EOF
   mv -f "$tmp" "$PROPS"
 

@@ -43,6 +43,7 @@ from aiohttp.web_response import StreamResponse
 from prometheus_client import CollectorRegistry
 
 from schemas.exceptions import InvalidEvent
+from schemas.processors import DestinationKind
 from schemas.topics import DEAD_LETTERS
 from sources.http_endpoints import healthz, metrics_endpoint, serve
 from sources.ingest.events import build_event, dead_letter, route_path
@@ -241,6 +242,7 @@ def build_app(settings: IngestSettings, send: Send | None = None,
     """
     settings.check_production()
     settings.check_ingest()
+    settings.check_destinations(DestinationKind.KAFKA)  # before serving, not at first send
     app = web.Application(middlewares=[_unexpected_errors], client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app[METRICS] = IngestMetrics(registry)

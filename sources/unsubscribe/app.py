@@ -43,6 +43,7 @@ from aiohttp.web_response import StreamResponse
 from prometheus_client import CollectorRegistry
 
 from schemas.contact import check_key_secret
+from schemas.processors import DestinationKind
 from schemas.purposes import Purpose
 from schemas.unsubscribe_token import UnsubscribeToken
 from sources.http_endpoints import healthz, metrics_endpoint, serve
@@ -223,6 +224,9 @@ def build_app(settings: SourceSettings, publish: Publish | None = None,
     (`database_url`); without either, the one-click routes alone (no link to it is shown).
     """
     check_production(settings)
+    # before serving, not at the producer's or the pool's first connection: a person's
+    # choices and contact key go only to declared hosts (`schemas.processors`)
+    settings.check_destinations(DestinationKind.KAFKA, DestinationKind.DATABASE)
     app = web.Application(middlewares=[_unexpected_errors], client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app[METRICS] = UnsubscribeMetrics(registry)

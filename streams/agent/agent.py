@@ -9,7 +9,8 @@ Per batch, inside one transaction (`streams.processor`):
   append time (a producer's clock is trusted only up to the broker's), and the clamp is
   recorded in the ledger's evidence;
 - the event is applied to the contact's state (pure rules, `streams.decisions`), and its ledger
-  lines and profile are produced;
+  lines and profile are produced; a legal disclosure (from the `disclosures` topic, which only
+  the DPO writes) changes no state and yields its ledger line only;
 - at the end, each touched contact's state goes to `consent-state`, then one progress marker
   per input partition of the batch: "applied through these offsets". Readers that see the
   marker have seen the states before it (same partition, same transaction).
@@ -33,13 +34,14 @@ from confluent_kafka import (
 
 from schemas.contact import KeyHasher
 from schemas.envelope import parse_event
-from schemas.events import ConsentEvent, ErasureRequested
+from schemas.events import ConsentEvent, DisclosureRecorded, ErasureRequested
 from schemas.exceptions import InvalidEvent
 from schemas.partitioning import partition_for
 from schemas.positions import position
 from schemas.purposes import Purpose
 from schemas.records import DeadLetter, Stage
 from schemas.topics import (
+    AGENT_TOPICS,
     CONSENT_CHANGES,
     CONSENT_REVIEW,
     CONSENT_STATE,
@@ -86,7 +88,7 @@ class ConsentAgent:
         self.hasher = KeyHasher(settings.key_secret.get_secret_value())
         self.partitions = settings.partitions
         self.skew = timedelta(seconds=settings.event_time_skew_s)
-        self.base = {settings.topic(t): t for t in INPUT_TOPICS}
+        self.base = {settings.topic(t): t for t in AGENT_TOPICS}
         self.out_topic = {t: settings.topic(t) for t in
                           (CONSENT_CHANGES, CONSENT_REVIEW, CONSENT_STATE, CONTACTS,
                            DEAD_LETTERS)}
@@ -283,7 +285,8 @@ class ConsentAgent:
             before = EMPTY if stored is None else records.state_of_record(stored)
         result = apply_event(before, event, self.policy)
         vs = verdicts(result.state, self.policy)
-        contacts[kb] = (key, result.state, vs)
+        if not isinstance(event, DisclosureRecorded):  # changes no consent: no state record
+            contacts[kb] = (key, result.state, vs)
         effective = records.effective_of(vs)
         for effect, applied in result.effects:
             out(self.out_topic[CONSENT_CHANGES], kb, records.ledger_line(

@@ -40,11 +40,14 @@ def make_pipeline(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
     pipelines: list[Pipeline] = []
 
     def factory(components: tuple[str, ...] = ("worker", "filter", "postgres", "mailer"),
-                extra_env: dict[str, str] | None = None) -> Pipeline:
+                extra_env: dict[str, str] | None = None,
+                settings_env: dict[str, str] | None = None) -> Pipeline:
+        """`settings_env`: `CONSENT_*` settings of the deployment itself (setup included)."""
         tag = uuid.uuid4().hex[:8]
         deployment = Deployment(infra, prefix=f"t{tag}-", app_id=f"t{tag}-consent",
                                 db_schema=f"t_{tag}",
-                                data_dir=REPO_ROOT / ".local" / TEST_INSTANCE / "worker" / tag)
+                                data_dir=REPO_ROOT / ".local" / TEST_INSTANCE / "worker" / tag,
+                                settings_env=dict(settings_env or {}))
         deployment.setup()
         smtp = CaptureServer().__enter__()
         # many pipelines run at once here: no process takes its kind's default metrics port

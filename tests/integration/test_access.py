@@ -522,18 +522,35 @@ def test_roles_can_do_their_jobs_and_only_on_their_own_rows(secured: LocalInfra,
     assert owner("SELECT * FROM kafka_positions WHERE next_offset IN (7, 3)") == 2
 
 
-def test_a_disclosures_table_is_granted_once_it_exists(secured: LocalInfra, schema: str) -> None:
-    as_role(secured, "consent_owner", schema)(
-        "CREATE TABLE IF NOT EXISTS disclosures (id bigserial PRIMARY KEY, case_ref text NOT NULL)")
-    migrate(SinkSettings(database_url=SecretStr(secured.role_url("consent_owner")),
-                         db_schema=schema))
-    assert as_role(secured, "consent_dpo", schema)(
-        "INSERT INTO disclosures (case_ref) VALUES ('case-1')") == 1
-    assert as_role(secured, "consent_reader", schema)("SELECT * FROM disclosures") >= 1
-    with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        as_role(secured, "consent_reader", schema)("INSERT INTO disclosures (case_ref) VALUES ('x')")
-    with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        as_role(secured, "consent_sink", schema)("SELECT * FROM disclosures")
+PG_ROLES = ("consent_owner", "consent_sink", "consent_mailer", "consent_reader", "consent_dpo",
+            "consent_unsubscribe")
+"""Every role postgres.sh makes with LOCAL_PG_ROLES=1 (`consent_unsubscribe`: the preference
+centre's read)."""
+DISCLOSURE_ROW = ("INSERT INTO disclosures (contact_key, event_id, disclosed_at, recorded_at, "
+                  "principal, operator, legal_basis, case_ref, authority, categories, "
+                  "export_sha256) VALUES ('k1', gen_random_uuid(), now(), now(), 'dpo', 'dana', "
+                  "'court order', 'case-1', 'court', '{profile}', repeat('0', 64))")
+
+
+def test_disclosures_are_written_by_the_sink_only_and_never_changed(secured: LocalInfra,
+                                                                   schema: str) -> None:
+    # migration 006: the sink stores the ledger's disclosure lines; the DPO causes them
+    # through the pipeline and may not write, change or delete an audit record itself
+    assert as_role(secured, "consent_sink", schema)(DISCLOSURE_ROW) == 1
+    assert as_role(secured, "consent_reader", schema)("SELECT * FROM disclosures") == 1
+    assert as_role(secured, "consent_dpo", schema)("SELECT * FROM disclosures") == 1
+    for role in ("consent_dpo", "consent_reader", "consent_mailer", "consent_unsubscribe"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            as_role(secured, role, schema)(DISCLOSURE_ROW)
+    for role in ("consent_sink", "consent_dpo"):
+        for statement in ("UPDATE disclosures SET case_ref = 'forged'",
+                          "DELETE FROM disclosures",
+                          "ALTER TABLE disclosures DISABLE TRIGGER disclosures_no_update"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                as_role(secured, role, schema)(statement)
+    # not even the owner changes one: the table is append-only
+    with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        as_role(secured, "consent_owner", schema)("UPDATE disclosures SET case_ref = 'forged'")
 
 
 def test_no_login_without_a_password_over_tcp(secured: LocalInfra) -> None:
@@ -574,7 +591,9 @@ def test_secrets_are_private_and_never_logged(deployment: LocalInfra) -> None:
     secret_files = [*(kafka / "secrets").glob("*.password"), kafka / "tls" / "broker.pem",
                     kafka / "server.properties", *deployment.clients_dir.glob("*.properties"),
                     *(pg / "roles").glob("*")]
-    assert len(secret_files) == 2 + 2 + len(PRINCIPALS) + 1 + 2 * 5
+    # broker and admin passwords, broker key and properties, a client file per principal and
+    # the admin's, a password and a DSN per PostgreSQL role
+    assert len(secret_files) == 2 + 2 + len(PRINCIPALS) + 1 + 2 * len(PG_ROLES)
     for path in private_dirs:
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
     for path in secret_files:

@@ -105,3 +105,68 @@ def test_an_invalid_address_is_one_line_on_stderr_without_the_address(
     assert out == ""
     assert err.startswith("error: not a valid e-mail address: ") and err.count("\n") == 1
     assert victim not in err
+
+
+# ------------------------------------------------ erasure, reviews, disclosures, --json
+
+ERASED_AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def erased_result(**kw: object) -> LookupResult:
+    return LookupResult(
+        KEY, current=[("special_offers", "erased", NOW, "v1")],
+        history=[(NOW, "contact.erasure_requested", "desk", "erasure", "erased", True,
+                  "erasure.requested", {"request_ref": "DSR-1"}, False, "v1")],
+        decisions=[], profile=None, erasures=[(NOW, "DSR-1", ERASED_AT)],
+        reviews=[(NOW, "r-1", "T-7", "possible_opt_out", "confirm_withdrawal",
+                  "en.stop", "en", "3-9", NOW, None, None)],
+        disclosures=[(NOW, uuid.UUID(int=7), "C-9", "District court", HOSTILE,
+                      ["profile", "history"], "dpo", "dana", NOW, "e" * 64)],
+        **kw)  # type: ignore[arg-type]
+
+
+def test_an_erasure_states_until_when_raw_copies_may_exist():
+    from schemas.topics import Retention
+
+    text = render(erased_result(raw_copies_ms=Retention().raw_copies_ms))
+    # 7 days + a tenth for segment rolling + 5 minutes for the broker's retention check
+    assert "may exist in Kafka until 2026-12-03T02:53:00+00:00" in text
+    assert "raw copies" not in render(erased_result())  # unknown retention: nothing claimed
+
+
+def test_an_erasure_at_the_end_of_the_calendar_states_nothing_rather_than_crash():
+    far = LookupResult(KEY, current=[("x", "erased", NOW, "v")], history=[], decisions=[],
+                       erasures=[(Y1, "r", datetime(9999, 12, 31, tzinfo=UTC))],
+                       raw_copies_ms=10 ** 9)
+    assert "raw copies" not in render(far)
+
+
+def test_review_items_and_disclosures_are_shown_escaped():
+    text = render(erased_result())
+    assert "Legal disclosures" in text and "C-9" in text and "District court" in text
+    assert "dpo (dana)" in text and "profile, history" in text and SHOWN in text
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "possible_opt_out" in text and "T-7" in text and "open" in text
+
+
+def test_the_json_document_is_complete_and_safe_to_print():
+    import json
+
+    from ops.held import CATEGORIES, access_document, categories_held, dumps
+    from schemas.settings import ClientSettings
+
+    doc = access_document(hostile_result(), "A@Example.com", ClientSettings())
+    raw = dumps(doc)
+    assert raw.isascii() and b"\x1b" not in raw and b"\x07" not in raw
+    back = json.loads(raw)
+    assert back["subject"] == {"email": "a@example.com", "contact_key": KEY}
+    assert back["kind"] == "access_request" and back["format"] == "consent.subject-data/1"
+    assert back["profile"]["name"] == HOSTILE  # lossless: escaped in JSON, not altered
+    assert back["history"][0]["evidence"] == {HOSTILE: HOSTILE, "n": 1}
+    assert back["history"][0]["occurred_at"] == AFTER_9999  # PostgreSQL's own text
+    assert back["history"][2]["evidence"] == "1" * 5000
+    assert set(CATEGORIES) <= set(back)
+    assert categories_held(doc) == ["profile", "consent", "history", "mail_decisions",
+                                    "erasures"]
+    kept = {t["topic"]: t["kept"] for t in back["storage"]["kafka"]}
+    assert kept["purchases"] == "7 d" and kept["consent-changes"] == "for ever"

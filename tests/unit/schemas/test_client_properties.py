@@ -116,8 +116,8 @@ def test_the_files_bootstrap_wins_and_secrets_reach_librdkafka(
 def test_a_file_without_bootstrap_keeps_kafka_bootstrap(tmp_path: Path) -> None:
     path = tmp_path / "c.properties"
     path.write_text("security.protocol=SSL\n")
-    s = ClientSettings(kafka_bootstrap="kafka:9093", kafka_client_config=path)
-    assert _without_logger(s.to_librdkafka()) == {"bootstrap.servers": "kafka:9093",
+    s = ClientSettings(kafka_bootstrap="localhost:9093", kafka_client_config=path)
+    assert _without_logger(s.to_librdkafka()) == {"bootstrap.servers": "localhost:9093",
                                                    "security.protocol": "SSL"}
 
 

@@ -16,7 +16,14 @@ from schemas.principals import (
     grants,
     principal,
 )
-from schemas.topics import CONSENT_REVIEW, INPUT_TOPICS, MAIL_REQUESTS, OUTPUT_TOPICS, topic_specs
+from schemas.topics import (
+    CONSENT_REVIEW,
+    DISCLOSURES,
+    INPUT_TOPICS,
+    MAIL_REQUESTS,
+    OUTPUT_TOPICS,
+    topic_specs,
+)
 from sinks import mailer, postgres_rows, postgres_sink
 
 CATALOGUE = {spec.name for spec in topic_specs()} | {CONSENT_REVIEW}
@@ -84,8 +91,8 @@ def test_the_mailer_reads_only_the_outbox_and_the_consent_state() -> None:
 
 def test_the_worker_reads_its_inputs_and_writes_its_outputs() -> None:
     w = principal("worker")
-    assert set(w.reads) == {*INPUT_TOPICS, MAIL_REQUESTS, "consent-state"}
-    assert set(w.writes) == OUTPUTS | set(INPUT_TOPICS) | {MAIL_REQUESTS}
+    assert set(w.reads) == {*INPUT_TOPICS, DISCLOSURES, MAIL_REQUESTS, "consent-state"}
+    assert set(w.writes) == OUTPUTS | set(INPUT_TOPICS) | {DISCLOSURES, MAIL_REQUESTS}
     assert w.app_id_scoped and w.groups == ()
 
 
@@ -106,7 +113,13 @@ def test_sinks_read_only_granted_topics_with_their_own_group() -> None:
 def test_dpo_reads_only_what_lookup_and_disclosure_need() -> None:
     dpo = principal("dpo")
     assert set(dpo.reads) == {"contacts", "consent-changes", "consent-state"}
-    assert dpo.writes == ()
+    assert dpo.writes == (DISCLOSURES,)  # the record of a disclosure, and nothing else
+
+
+def test_only_the_dpo_records_disclosures_and_only_the_worker_reads_them() -> None:
+    # the worker too, only to re-route a mis-keyed record, as on every input
+    assert writers(DISCLOSURES) == {"dpo", "worker"}
+    assert readers(DISCLOSURES) == {"worker"}
 
 
 def test_principal_names_are_unique_plain_and_not_the_super_users() -> None:

@@ -102,9 +102,9 @@ def test_secret_never_prints(clean_env: pytest.MonkeyPatch) -> None:
 def test_producer_config_uses_kafkas_partitioner_and_full_acks(
     clean_env: pytest.MonkeyPatch,
 ) -> None:
-    clean_env.setenv("CONSENT_KAFKA_BOOTSTRAP", "kafka:9092")
+    clean_env.setenv("CONSENT_KAFKA_BOOTSTRAP", "localhost:9092")  # a declared host
     conf = ClientSettings().producer_config()
-    assert conf["bootstrap.servers"] == "kafka:9092"
+    assert conf["bootstrap.servers"] == "localhost:9092"
     assert conf["partitioner"] == "murmur2_random"
     assert conf["acks"] == "all"
     assert conf["enable.idempotence"] is True

@@ -489,3 +489,32 @@ def test_merge_is_commutative_associative_and_idempotent() -> None:
     assert a.merge(b).merge(c) == a.merge(b.merge(c))
     assert a.merge(a) == a
     assert a.merge(EMPTY) == a == EMPTY.merge(a)
+
+
+def disclosure(t: int = 0) -> Any:
+    from schemas.events import DisclosureRecorded
+
+    return DisclosureRecorded.model_validate({
+        "event_id": str(uuid.uuid4()), "type": "contact.disclosure_recorded",
+        "schema_version": "1.0", "occurred_at": at(t).isoformat(), "source": "consent-disclose",
+        "data": {"contact_key": "ab" * 32, "legal_basis": "Art. 6(1)(c) GDPR, court order",
+                 "case_ref": "C-1", "authority": "District court", "principal": "dpo",
+                 "categories": ["profile", "history"], "operator": "dana",
+                 "export_sha256": "0" * 64}})
+
+
+def test_a_disclosure_changes_no_consent_and_leaves_one_ledger_line() -> None:
+    before = replay([purchase(0), preference(1, changes={"newsletter": "withdrawn"})])
+    event = disclosure(2)
+    result = apply_event(before, event, DEFAULT, fake_detect)
+    assert result.state == before
+    [(effect, applied)] = result.effects
+    assert applied and (effect.scope, effect.action) == ("disclosure", "disclosed")
+    assert effect.rule == "dpo.legal_disclosure"
+    assert effect.evidence == {
+        "legal_basis": "Art. 6(1)(c) GDPR, court order", "case_ref": "C-1",
+        "authority": "District court", "categories": "profile,history", "principal": "dpo",
+        "operator": "dana", "export_sha256": "0" * 64}
+    # of a stranger, too: it creates no relationship
+    assert effective(apply_event(EMPTY, event, DEFAULT).state, DEFAULT) == expect(
+        "no_relationship")
