@@ -107,6 +107,7 @@ class TransactionalLoop:
             "error_cb": self._client_error,
             **(producer_extra or {})}))
         self._rebalanced = False
+        self._resume_pending = False
         self._fatal: KafkaError | None = None
         self._on_transaction = on_transaction
         self._report_lag = LagReporter(self.consumer, on_lag)
@@ -129,11 +130,25 @@ class TransactionalLoop:
 
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._rebalanced = True
+        self._resume_pending = True
         self.handler.on_assign(partitions)
 
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._rebalanced = True
         self.handler.on_revoke(partitions)
+
+    def _resume_assigned(self) -> None:
+        """After an assignment, resume what it gave us. librdkafka keeps a partition's pause
+        flag across a revoke and a re-assignment, so one paused by `keep_alive` when the
+        rebalance took it came back paused and was never fetched again (the bench's two
+        filters sat on half the requests for good). Resuming needs the partitions assigned,
+        which they are only after the callback, hence here and not in it."""
+        if not self._resume_pending:
+            return
+        assignment = self.consumer.assignment()
+        if assignment:
+            self.consumer.resume(assignment)
+        self._resume_pending = False
 
     def keep_alive(self) -> bool:
         """Serve the group while the handler waits: pause fetching, poll, resume.
@@ -170,6 +185,7 @@ class TransactionalLoop:
         self._rebalanced = False
         msgs = self.consumer.consume(self.batch_size, timeout=self.batch_timeout_s)
         self._check_fatal()
+        self._resume_assigned()
         batch = [m for m in msgs if self._usable(m)]
         self._report_lag()
         if not batch:

@@ -213,3 +213,19 @@ def test_lag_goes_to_the_callback(monkeypatch: pytest.MonkeyPatch) -> None:
     consumer.watermarks = {("in", 0): (0, 10)}
     lp.step()
     assert lags == [("in", 6)]
+
+
+def test_partitions_assigned_again_after_a_pause_are_fetched(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebalance inside keep_alive revokes what it paused; when the same partitions come
+    back, they must be resumed, or the process idles on them for good."""
+    handler = RecordingHandler()
+    lp, consumer, _producer = loop(monkeypatch, handler)
+    back = [TopicPartition("in", 3), TopicPartition("in", 4)]
+    lp._assigned(consumer, back)  # type: ignore[arg-type]  # as librdkafka calls it in consume
+    consumer.assigned = back  # ... then assigns them
+    lp.step()
+    assert consumer.resumed == [back]
+    lp.step()  # once only, not on every step
+    assert consumer.resumed == [back]
+    assert handler.calls[0] == "assign"
