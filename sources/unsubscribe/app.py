@@ -54,13 +54,12 @@ from sources.unsubscribe.base import (
     METRICS,
     PUBLISH,
     SETTINGS,
-    Refused,
     UnsubscribeMetrics,
     build_event,
     publish_then,
     read_form,
     record,
-    verified,
+    token_required,
 )
 from sources.unsubscribe.choices import PostgresChoices, ReadChoices
 from sources.unsubscribe.pages import (
@@ -122,13 +121,10 @@ def _preferences_href(request: web.Request, raw: str) -> str | None:
     return link_with_token(PREFERENCES_LINK, raw) if CHOICES in request.app else None
 
 
-async def show_confirmation(request: web.Request) -> web.Response:
-    """GET: verify and ask; never publishes anything (scanners follow links)."""
-    try:
-        raw, token, words = verified(request)
-    except Refused as refused:
-        record(request, refused.outcome, None)
-        return refused.response
+@token_required
+async def show_confirmation(request: web.Request, raw: str, token: UnsubscribeToken,
+                            words: str) -> web.Response:
+    """GET: ask; never publishes anything (scanners follow links)."""
     record(request, "confirm_page", token.purpose)
     return confirm_page(raw, words, _preferences_href(request, raw))
 
@@ -148,13 +144,10 @@ async def _scope(request: web.Request) -> str | None:
     return "purpose" if value is not None and value.strip() == ONE_CLICK_VALUE else None
 
 
-async def unsubscribe(request: web.Request) -> web.Response:
-    """POST: verify, publish the withdrawal, answer only after the broker acknowledged it."""
-    try:
-        raw, token, words = verified(request)
-    except Refused as refused:
-        record(request, refused.outcome, None)
-        return refused.response
+@token_required
+async def unsubscribe(request: web.Request, raw: str, token: UnsubscribeToken,
+                      words: str) -> web.Response:
+    """POST: publish the withdrawal, answer only after the broker acknowledged it."""
     scope = await _scope(request)
     if scope is None:
         record(request, "bad_body", token.purpose)

@@ -8,6 +8,7 @@ the broker never took, or into logging a token.
 """
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -117,6 +118,26 @@ def record(request: web.Request, outcome: str, purpose: str | None) -> None:
     method = "POST" if request.method == "POST" else "GET"  # HEAD counts as GET
     request.app[METRICS].requests.labels(method, outcome).inc()
     log.info("unsubscribe %s: outcome=%s purpose=%s", method, outcome, purpose or "-")
+
+
+TokenHandler = Callable[[web.Request, str, UnsubscribeToken, str], Awaitable[web.Response]]
+"""A page behind a link: the request, the raw token, the verified token, the purpose in words."""
+
+
+def token_required(handler: TokenHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Verify the link's token before the page runs; a refusal (400, 410) is recorded and
+    answered here, the same way for every page."""
+
+    @functools.wraps(handler)
+    async def page(request: web.Request) -> web.Response:
+        try:
+            raw, token, words = verified(request)
+        except Refused as refused:
+            record(request, refused.outcome, None)
+            return refused.response
+        return await handler(request, raw, token, words)
+
+    return page
 
 
 async def read_form(request: web.Request) -> MultiDictProxy[str] | None:

@@ -27,15 +27,15 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from schemas.purposes import MARKETING_PURPOSES, Purpose
+from schemas.unsubscribe_token import UnsubscribeToken
 from sources.unsubscribe.base import (
     CHOICES,
     SETTINGS,
-    Refused,
     build_event,
     publish_then,
     read_form,
     record,
-    verified,
+    token_required,
 )
 from sources.unsubscribe.pages import EVERYTHING_FIELD, EVERYTHING_VALUE, done_all_page, token_action
 from sources.unsubscribe.preference_pages import (
@@ -72,13 +72,10 @@ def changes_of(form: MultiDictProxy[str]) -> dict[Purpose, str] | None:
     return dict(sorted(changes.items()))
 
 
-async def show_preferences(request: web.Request) -> web.Response:
+@token_required
+async def show_preferences(request: web.Request, raw: str, token: UnsubscribeToken,
+                           _words: str) -> web.Response:
     """GET: the current choices; never publishes anything (scanners follow links)."""
-    try:
-        raw, token, _words = verified(request)
-    except Refused as refused:
-        record(request, refused.outcome, None)
-        return refused.response
     settings = request.app[SETTINGS]
     try:
         async with asyncio.timeout(settings.unsubscribe_db_timeout_s + 1):
@@ -91,13 +88,10 @@ async def show_preferences(request: web.Request) -> web.Response:
     return preferences_page(raw, current)
 
 
-async def save_preferences(request: web.Request) -> web.Response:
+@token_required
+async def save_preferences(request: web.Request, raw: str, token: UnsubscribeToken,
+                           _words: str) -> web.Response:
     """POST: publish what the person changed (or everything withdrawn), after the broker's ack."""
-    try:
-        raw, token, _words = verified(request)
-    except Refused as refused:
-        record(request, refused.outcome, None)
-        return refused.response
     form = await read_form(request)
     if form is not None and EVERYTHING_FIELD in form:
         if form[EVERYTHING_FIELD] != EVERYTHING_VALUE:
