@@ -73,6 +73,8 @@ def make_pipeline(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
     yield factory
     for p in pipelines:
         p.producer.close()
+    for procs, _smtp in stacks:  # every pipeline stops at once, then each is waited for
+        procs.terminate()
     for procs, smtp in reversed(stacks):
         procs.__exit__(None, None, None)
         smtp.__exit__()

@@ -99,11 +99,19 @@ def _assert_no_leaks(p: Pipeline, opted: dict[str, str], control: dict[str, str]
     # A mailer killed mid-send leaves the requests in flight claimed as 'sending': they are
     # never retried (at most once), so per mailer kill at most as many controls as it has SMTP
     # connections (CONSENT_MAILER_CONCURRENCY, default 8) may stay unmailed.
-    settled = p.wait_rows("SELECT request_id, state FROM mail_sends WHERE request_id LIKE %s",
-                          f"{next(iter(control)).rsplit('-', 1)[0]}-%", count=len(control),
-                          timeout=120)
-    uncertain = {rid for rid, state in settled if state == "sending"}
-    assert len(uncertain) <= mailer_kills * SinkSettings().mailer_concurrency
+    # 'sending' is also the state of a mail whose SMTP transaction is under way: wait for the
+    # in-flight ones to finish before counting what a kill left behind
+    allowed = mailer_kills * SinkSettings().mailer_concurrency
+    pattern = f"{next(iter(control)).rsplit('-', 1)[0]}-%"
+    deadline = time.monotonic() + 120
+    while True:
+        settled = p.wait_rows("SELECT request_id, state FROM mail_sends WHERE request_id LIKE %s",
+                              pattern, count=len(control), timeout=120)
+        uncertain = {rid for rid, state in settled if state == "sending"}
+        if len(uncertain) <= allowed or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(uncertain) <= allowed
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         got = Counter(m["X-Request-ID"] for m in p.smtp.mailbox.snapshot())
