@@ -3,7 +3,6 @@ stopping processes (with their peak RSS and metrics), reading end offsets, produ
 
 import logging
 import random
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ from bench.constants import BODY, SEED, STOP_TIMEOUT_S
 from bench.machine import vm_hwm_mib
 from bench.watcher import DecisionWatcher, scrape_metrics
 from ops.deployment import Deployment
+from ops.smtp_capture import free_port
 from ops.supervisor import Component, Components, LocalInfra
 from ops.traffic import PURPOSE_WEIGHTS, SUBJECTS
 from schemas.contact import KeyHasher
@@ -26,12 +26,6 @@ from sources.producer import EventProducer, make_event
 from streams.settings import StreamSettings
 
 log = logging.getLogger("consent.bench")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stop_component(procs: Components, comp: Component) -> float | None:
@@ -83,7 +77,7 @@ class Bench:
               env: dict[str, str] | None = None) -> Component:
         """Start a `consent` process of one kind (`worker`, `filter`, …) with its own metrics port."""
         self.starts += 1
-        port = _free_port()
+        port = free_port()
         comp = self.procs.start(f"{kind}-{self.starts}-{label}", *args,
                                 env={"CONSENT_METRICS_PORT": str(port), **(env or {})})
         self.running[comp.name] = (comp, port)

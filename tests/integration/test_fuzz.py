@@ -26,7 +26,6 @@ thousands.
 
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -44,6 +43,7 @@ from confluent_kafka import KafkaError, Message
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from ops.smtp_capture import free_port
 from ops.supervisor import Component
 from schemas.contact import contact_key, normalise_email
 from schemas.unsubscribe_token import sign
@@ -74,12 +74,6 @@ PEOPLE = 12
 HTTP_PER_BATCH = 16
 WAIT_S = 180.0
 TERMINAL_CONTROLS = ("\x1b", "\x07", "\x9b", "\u202e")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def http(method: str, url: str, body: bytes | None = None, content_type: str | None = None
@@ -124,10 +118,10 @@ def _start(p: Pipeline, name: str, *args: str, port: int) -> Component:
 
 @pytest.fixture(scope="module")
 def fuzz(make_pipeline: Callable[..., Pipeline]) -> Iterator[Fuzz]:
-    http_port = _free_port()
+    http_port = free_port()
     base = f"http://127.0.0.1:{http_port}/unsubscribe"
     p = make_pipeline(components=(), extra_env={"CONSENT_UNSUBSCRIBE_BASE_URL": base})
-    ports = {name: _free_port() for name in ("worker", "filter", "postgres-sink", "mailer")}
+    ports = {name: free_port() for name in ("worker", "filter", "postgres-sink", "mailer")}
     _start(p, "worker", "worker", port=ports["worker"])
     _start(p, "filter", "filter", port=ports["filter"])
     _start(p, "postgres-sink", "sink", "postgres", port=ports["postgres-sink"])

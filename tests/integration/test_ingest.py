@@ -7,7 +7,6 @@ e-commerce provider and the support desk over real HTTP, and reads what the pipe
 
 import base64
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from ops.smtp_capture import free_port
 from ops.supervisor import Component
 from schemas.contact import contact_key
 from schemas.partitioning import partition_for
@@ -48,12 +48,6 @@ def http(method: str, url: str, body: bytes | None = None,
         with err:
             text = err.read().decode()
             return Response(err.code, json.loads(text) if text.startswith("{") else {})
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start_server(p: Pipeline, name: str, port: int) -> Component:
@@ -93,7 +87,7 @@ class Ingest:
 @pytest.fixture(scope="module")
 def ingest(make_pipeline: Callable[..., Pipeline]) -> Iterator[Ingest]:
     p = make_pipeline()
-    port = _free_port()
+    port = free_port()
     yield Ingest(p, f"http://127.0.0.1:{port}", _start_server(p, "ingest", port))
 
 
@@ -266,7 +260,7 @@ def test_unauthenticated_requests_are_refused_and_leave_nothing_on_any_topic(
 
 def test_metrics_a_clean_log_and_a_clean_stop(ingest: Ingest, email: str):
     p = ingest.pipeline
-    port = _free_port()
+    port = free_port()
     server = _start_server(p, "ingest-sigterm", port)
     local = Ingest(p, f"http://127.0.0.1:{port}", server)
     assert local.post("shop", "purchase", {"order_id": "M-1", "email": email,

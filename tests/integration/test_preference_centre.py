@@ -38,13 +38,13 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
+from ops.smtp_capture import free_port
 from ops.supervisor import REPO_ROOT, Component
 from schemas.contact import contact_key
 from schemas.partitioning import partition_for
 from schemas.purposes import MARKETING_PURPOSES
 from tests.integration.harness import Pipeline
 from tests.integration.test_unsubscribe import (
-    _free_port,
     _mail_url,
     _purchase,
     _request,
@@ -74,7 +74,7 @@ class Centre:
 
 @pytest.fixture(scope="module")
 def centre(make_pipeline: Callable[..., Pipeline]) -> Iterator[Centre]:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}/unsubscribe"
     p = make_pipeline(extra_env={"CONSENT_UNSUBSCRIBE_BASE_URL": base})
     yield Centre(p, base, _start_server(p, "unsubscribe-centre", port))

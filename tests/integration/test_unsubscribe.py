@@ -6,7 +6,6 @@ URL a recipient's mail client would.
 """
 
 import re
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from confluent_kafka import Consumer
 
+from ops.smtp_capture import free_port
 from ops.supervisor import Component
 from schemas.contact import contact_key
 from schemas.partitioning import partition_for
@@ -51,12 +51,6 @@ def http(method: str, url: str, body: bytes | None = None, content_type: str | N
             return Response(err.code, dict(err.headers), err.read().decode())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_server(p: Pipeline, name: str, port: int) -> Component:
     comp = p.procs.start(name, "unsubscribe-server", "--host", "127.0.0.1", "--port", str(port))
     deadline = time.monotonic() + 60
@@ -84,7 +78,7 @@ class Unsub:
 
 @pytest.fixture(scope="module")
 def unsub(make_pipeline: Callable[..., Pipeline]) -> Iterator[Unsub]:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}/unsubscribe"
     p = make_pipeline(extra_env={"CONSENT_UNSUBSCRIBE_BASE_URL": base})
     yield Unsub(p, base, _start_server(p, "unsubscribe", port))
@@ -261,7 +255,7 @@ def test_multipart_one_click_and_repeats_are_harmless(unsub: Unsub, email: str):
 
 
 def test_server_stops_cleanly_on_sigterm(unsub: Unsub):
-    port = _free_port()
+    port = free_port()
     comp = _start_server(unsub.pipeline, "unsubscribe-sigterm", port)
     metrics = http("GET", f"http://127.0.0.1:{port}/metrics").text
     assert "consent_unsubscribe_requests_total" in metrics

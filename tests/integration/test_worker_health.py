@@ -1,6 +1,5 @@
 """The worker fails loudly instead of looking alive, and exposes metrics without personal data."""
 
-import socket
 import time
 import urllib.request
 import uuid
@@ -8,17 +7,12 @@ import uuid
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ops.smtp_capture import free_port
 from sources.producer import make_event
 from streams.worker import CRASH_EXIT_CODE
 from tests.integration.harness import Pipeline, unique_request
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _scrape(port: int) -> str:
@@ -60,7 +54,7 @@ def test_filter_exits_when_consent_input_stalls_and_decides_after_restart(make_p
 
 
 def test_metrics_endpoint_counts_decisions_without_personal_data(make_pipeline):
-    agent_port, filter_port = _free_port(), _free_port()
+    agent_port, filter_port = free_port(), free_port()
     p: Pipeline = make_pipeline(components=("worker",),
                                 extra_env={"CONSENT_METRICS_PORT": str(agent_port)})
     p.procs.start("filter", "filter", env={"CONSENT_METRICS_PORT": str(filter_port)})
