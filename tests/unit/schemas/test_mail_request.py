@@ -1,0 +1,136 @@
+"""read_request gives the model's answer for every input, and the fast path serves our producers.
+
+Why: the send filter reads requests through `schemas.mail_request`, which checks plainly valid
+requests itself instead of asking the model. Should the two ever disagree, the filter would
+decide a request the model refuses (or with other values), so agreement is checked here on
+documents drawn from spellings each field may take, valid and not, canonical and not.
+"""
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas.envelope import parse_event
+from schemas.exceptions import InvalidEvent
+from schemas.mail_request import Request, _plain, of_model, read_request
+from schemas.topics import MAIL_REQUESTS
+from sources.producer import make_event
+from tests.fuzz.strategies import Cast, hostile_input
+
+CHECKS = settings(max_examples=1500, deadline=None, derandomize=True,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+MISSING = object()
+
+UUIDS = ["0f8fad5b-d9cb-469f-a165-70867728950e", "0F8FAD5B-D9CB-469F-A165-70867728950E",
+         "0f8fad5bd9cb469fa16570867728950e", "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+         "{0f8fad5b-d9cb-469f-a165-70867728950e}", "00000000-0000-0000-0000-000000000000",
+         "0f8fad5b-d9cb-469f-a165-70867728950", "", "not-a-uuid", 12345, None]
+TYPES = ["mail.requested", "purchase.completed", "mail.requested ", 5, None]
+VERSIONS = ["1", "1.0", "1.2", "0.9", "01", "000001", "0000001", "2", "2.0", "1.", ".1", "１",
+            "1\n", "1.0.0", "", 1, 1.0, None]
+TIMES = ["2026-12-04T03:16:17.314759+00:00", "2026-12-04T03:16:17+00:00",
+         "2026-12-04T03:16:17.314759Z", "2026-12-04T03:16:17+02:00", "2026-12-04T03:16:17-05:30",
+         "2026-12-04T03:16:17.000000+00:00", "2026-12-04T03:16:17-00:00",
+         "2026-02-30T03:16:17+00:00", "1999-12-31T23:59:59+00:00", "2000-01-01T00:00:00+00:00",
+         "2000-01-01T00:30:00+01:00", "2099-12-31T23:59:59.999999+00:00",
+         "2099-12-31T23:30:00-01:00", "2100-01-01T00:00:00+00:00", "2026-12-04T03:16:17",
+         "2026-12-04 03:16:17+00:00", "2026-12-04T03:16:17.3+00:00", "2026-12-04T24:00:00+00:00",
+         "2026-12-04T03:16:60+00:00", "2026-12-04T03:16:17+23:59", "2026-12-04T03:16:17+24:00",
+         "2026-12-04", "２026-12-04T03:16:17+00:00", 1764818177, None]
+IDENTS = ["crm", "a" * 200, "a" * 201, "", "x\ny", "x\u2028y", "tab\there", "naïve", 7, None]
+EMAILS = ["jane.doe@example.com", "Jane.Doe@Example.COM", "  jane@example.com ",
+          "jane@bücher.example", "jané@example.com", "jane@localhost", "jane@example.invalid",
+          "jane@@example.com", "jane@example", "a" * 65 + "@example.com",
+          "x" * 310 + "@example.com", "jane@" + "a" * 320 + ".com", 1, None]
+PURPOSES = ["special_offers", "transactional", "newsletter", "Special_Offers", "offers", 1, None,
+            ["special_offers"]]
+SUBJECTS = ["Offer", "", "a\nb", "é" * 998, "a" * 999, "line\u0085next", 3, None]
+BODIES = ["Dear customer", "", "x" * 1_000_001, 4, None]
+CAMPAIGNS = ["spring", MISSING, None, "", "a\tb", "a" * 201, 5]
+
+
+ENVELOPE = {"event_id": UUIDS, "type": TYPES, "schema_version": VERSIONS, "occurred_at": TIMES,
+            "source": IDENTS}
+DATA = {"request_id": IDENTS, "email": EMAILS, "purpose": PURPOSES, "subject": SUBJECTS,
+        "body": BODIES, "campaign": CAMPAIGNS}
+
+
+@st.composite
+def request_documents(draw: st.DrawFn) -> bytes:
+    """A valid request (each field's first spelling) with up to three fields changed, so each
+    check of the fast path meets values that only it would refuse."""
+    changed = draw(st.sets(st.sampled_from([*ENVELOPE, *DATA]), max_size=3))
+
+    def value(name: str, spellings: list[Any]) -> Any:
+        if name not in changed:
+            return spellings[0]
+        return draw(st.sampled_from([*spellings, MISSING]))
+
+    doc: dict[str, Any] = {k: v for k, spellings in ENVELOPE.items()
+                           if (v := value(k, spellings)) is not MISSING}
+    data = {k: v for k, spellings in DATA.items() if (v := value(k, spellings)) is not MISSING}
+    if draw(st.booleans()):
+        data["extra_field"] = draw(st.sampled_from(["x", 1, [1, 2], {"a": None}]))
+    doc["data"] = data if draw(st.integers(0, 19)) else draw(st.sampled_from([None, [], "d"]))
+    if draw(st.integers(0, 19)) == 0:
+        doc["unexpected"] = "envelope key"
+    return json.dumps(doc, ensure_ascii=draw(st.booleans())).encode()
+
+
+def _model(raw: bytes) -> Request | InvalidEvent:
+    try:
+        return of_model(parse_event(raw, topic=MAIL_REQUESTS))  # type: ignore[arg-type]  # the topic admits mail.requested only
+    except InvalidEvent as exc:
+        return exc
+
+
+def _agree(raw: bytes) -> None:
+    model = _model(raw)
+    fast = _plain(raw)
+    if fast is not None:
+        assert not isinstance(model, InvalidEvent), f"fast path accepted what the model refuses: {model}"
+        assert fast == model
+    if isinstance(model, InvalidEvent):
+        with pytest.raises(InvalidEvent) as refused:
+            read_request(raw)
+        assert (refused.value.reason, refused.value.kind) == (model.reason, model.kind)
+    else:
+        assert read_request(raw) == model
+
+
+@CHECKS
+@given(request_documents())
+def test_the_fast_path_agrees_with_the_model(raw: bytes) -> None:
+    _agree(raw)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_hostile_records_get_the_models_answer(data: st.DataObject) -> None:
+    """Every hostile record of the fuzz harness, whichever topic it was drawn for."""
+    cast = Cast(victims=("victim-a@example.com", "jérôme.v@bücher.example"),
+                key_of=lambda e: e, tag="unit")
+    hostile = data.draw(hostile_input(cast, "m1", data.draw(st.integers(0, 100_000))))
+    if hostile.value is not None:
+        _agree(hostile.value)
+
+
+def test_requests_as_our_producers_write_them_take_the_fast_path() -> None:
+    """Otherwise the filter silently pays the model's price for every request."""
+    for occurred in (datetime.now(UTC), datetime(2026, 12, 4, 3, 16, 17, tzinfo=UTC)):
+        event = make_event("mail.requested", {
+            "request_id": "r-1", "email": "Jane.Doe@Example.com", "purpose": "newsletter",
+            "subject": "News", "body": "Hello", "campaign": "winter"}, source="crm",
+            occurred_at=occurred)
+        raw = json.dumps(event).encode()
+        fast = _plain(raw)
+        assert fast is not None
+        assert fast == _model(raw)
+        assert fast.email == "jane.doe@example.com"
+        assert str(uuid.UUID(fast.event_id)) == fast.event_id
