@@ -75,7 +75,7 @@ WORDS: dict[str, tuple[str, ...]] = {
               "portal", "administrator", "owner", "course", "training", "event", "class",
               "workshop", "filter", "folder", "spam folder", "junk folder", "spam filter",
               "hardware", "sound", "auto renewal", "auto renew", "scheduled", "access",
-              "reseller"),
+              "reseller", "technician", "technicians"),
     tags.OWNER: ("=my", "=our", "=own"),
     tags.AUDIENCE: ("=customers", "=clients", "=contacts", "=users", "=members", "=leads", "=audience",
                "=shop", "=store", "campaign*", "=site", "=website", "=template", "=form"),

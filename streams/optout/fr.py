@@ -78,7 +78,7 @@ WORDS: dict[str, tuple[str, ...]] = {
                    "portail", "administrateur", "formation", "webinaire", "evenement", "atelier",
                    "filtre", "anti spam", "dans mes spams", "indesirables", "dossier", "materiel",
                    "=son", "renouvellement automatique", "essai", "barre de outils", "synchronisation",
-                   "contact technique", "acces anticipe", "acces", "bouton stop", "=code",
+                   "contact technique", "technicien*", "acces anticipe", "acces", "bouton stop", "=code",
                    "notification*"),
     tags.OWNER: ("=mon", "=ma", "=mes", "=notre", "=nos", "propre"),
     tags.AUDIENCE: ("=clients", "=contacts", "=utilisateurs", "=membres", "=boutique", "=site",
