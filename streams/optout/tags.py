@@ -50,6 +50,7 @@ SUBNOUN = "subnoun"  # subscription, suscripción, abonnement, Abo: "Eliminar su
 REPLY = "reply"  # "Re:" / "AW:": the message answers a mailing, so a bare "stop" is about it
 INSTEAD = "instead"  # instead, rather, sondern, mejor, plutôt: another channel, not no contact
 MEANS = "means"  # by, via, per, por, par: "by any channel" names a channel, not the object
+TIME = "time"  # before 10am, until Monday, hasta el jueves, avant jeudi: when, not whether
 WHY = "why"  # why, waarom, pourquoi, warum, por qué: "why do you keep emailing me?"
 AUX = "aux"  # has, hat, heeft, ha, a (avoir): "nobody has called me" tells, it does not ask
 POSITIVE = "positive"  # thanks, great, perfect: "Thanks again, seriously!" is no complaint
@@ -58,7 +59,7 @@ ANY_NEG = "anyneg"  # a negation in any language's words: context for vetoes, ne
 STOPWORD = "sw"  # function words used only to guess the message's language
 
 CONTEXT_TAGS = frozenset({FEATURE, OWNER, AUDIENCE, READERS, MALFUNCTION, RECEIVE, ABLE, EXCEPT,
-                          INSTEAD, MEANS})
+                          INSTEAD, MEANS, TIME})
 """Tags that only make a match ordinary: shared across languages, since an English message
 read by the Dutch lexicon must still see that "readers" are the customer's own."""
 

@@ -24,7 +24,11 @@ Each rule names the vetoes it accepts (``rules.rule(..., vetoes="own feature")``
   ne m'a pas rappelé"): a complaint about what happened, not a request;
 * ``instead``: another channel is offered ("don't call me on the landline, use my mobile
   instead", "nicht auf dem Festnetz, sondern auf dem Handy"): a preference, not no contact;
-* ``able``: "I can't contact your sales team" is not "do not contact me".
+* ``able``: "I can't contact your sales team" is not "do not contact me";
+* ``time``: a time after the contact verb ("please don't call before 10am", "no envíen al
+  técnico hasta el jueves", "ne m'appelez pas avant 9 h"): when to call, not whether - unless
+  the clause says "any more" / "until further notice" or names mail ("don't send me
+  newsletters until I ask" still refuses them).
 """
 
 from collections.abc import Callable
@@ -58,6 +62,7 @@ from streams.optout.tags import (
     STOP,
     STOPWORD,
     SUBORD,
+    TIME,
     UNSUB,
     WANT,
 )
@@ -180,6 +185,13 @@ def _able(v: View, r: range, m: tuple[int, ...]) -> bool:
     return any(ABLE in v.tags[j] for i in negs for j in range(max(r.start, i - 1), min(r.stop, i + 2)))
 
 
+def _time(v: View, r: range, m: tuple[int, ...]) -> bool:
+    contact = [i for i in m if CONTACT in v.tags[i]]
+    if not contact or any(v.tags[i] & {MORE, MAIL} for i in r):
+        return False
+    return any(TIME in v.tags[j] for j in range(min(contact) + 1, r.stop))
+
+
 VETOES: dict[str, Callable[[View, range, tuple[int, ...]], bool]] = {
     "own": _own,
     "feature": _feature,
@@ -190,6 +202,7 @@ VETOES: dict[str, Callable[[View, range, tuple[int, ...]], bool]] = {
     "past": _past,
     "negated": _negated,
     "able": _able,
+    "time": _time,
 }
 
 

@@ -111,3 +111,35 @@ def test_weaker_signs_are_possible_opt_outs(text: str) -> None:
 def test_a_slip_never_turns_a_word_into_context() -> None:
     # "es reich" is one letter from the exasperation "es reicht": context, never a typo target
     assert _outcome("Der Bericht ist es reich an Details.") is None
+
+
+# --------------------------------------------------------------------------- dev round 6
+# Cases of the kinds dev round 6 taught (see ``optout_corpus/dev_round6.py``), written afresh.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a time after the contact verb: when to call, not whether
+        "Don't ring me after 6pm please, I'm driving home then.",
+        "No me llamen antes de las nueve, trabajo de noche.",
+        "Bel me niet voor 10 uur, dan slaap ik nog.",
+        "Rufen Sie mich bitte nicht vor 9 Uhr an.",
+        "Ne m'appelez pas avant midi, je suis en réunion.",
+    ],
+)
+def test_round6_context_makes_a_match_ordinary(text: str) -> None:
+    assert not _suppresses(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "any more" or a mail noun: still a refusal, whatever the time
+        "Don't call me again, before or after lunch.",
+        "Please don't send me newsletters until I ask for them.",
+        "No me llamen hasta nuevo aviso.",
+    ],
+)
+def test_round6_requests_are_still_suppressing(text: str) -> None:
+    assert _suppresses(text)
