@@ -18,7 +18,7 @@ from streams.optout.language import build
 WORDS: dict[str, tuple[str, ...]] = {
     tags.UNSUB: ("desuscrib*", "desuscri*", "desubscri*", "desuscripcion", "de baja", "la baja",
                  "mi baja", "su baja", "=bajarme", "darme de baja", "darse de baja", "baja del",
-                 "baja de"),
+                 "baja de", "baja * de", "baja * del"),
     tags.STOP: ("dejen de", "deje de", "dejar de", "deja de", "dejes de", "dejad de", "dejo de",
                 "dejenme de", "dejeme de", "dejame de",
                 "=parar", "=paren", "=pare", "=parad", "=pararlo", "deten*", "=cesar", "=cesen",

@@ -143,3 +143,17 @@ def test_round6_context_makes_a_match_ordinary(text: str) -> None:
 )
 def test_round6_requests_are_still_suppressing(text: str) -> None:
     assert _suppresses(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # filler between the words of a request does not widen it past its window
+        "Please remove, if you would be so kind, the address ops@example.org from all of your lists.",
+        "Quiten por favor a mi madre de todas y cada una de sus listas.",
+        # "baja <qualifier> de": a request, like "baja de"
+        "Baja definitiva de todos los envíos.",
+    ],
+)
+def test_round6_filler_does_not_count(text: str) -> None:
+    assert _suppresses(text)
