@@ -34,6 +34,7 @@ from streams.optout.tags import (
     EXASP,
     EXCEPT,
     FEATURE,
+    FLOOD,
     FILLER,
     GET,
     KEEP,
@@ -116,7 +117,8 @@ OPT_OUT_RULES: tuple[Rule, ...] = (
          "own feature malfunction receive able instead"),
     rule("remove_from_list", OPT, near(REMOVE, PERSON, (LIST, MAIL), window=8),
          "own feature missing negated"),
-    rule("want_removed", OPT, near(WANT, REMOVE, (LIST, MAIL), window=7), "own feature"),
+    # "she asked to be removed from all marketing" (an agent's note), "pide que la borremos"
+    rule("want_removed", OPT, near((WANT, ASK), REMOVE, (LIST, MAIL), window=7), "own feature"),
     rule("do_not_add_me", OPT, near(NEG, SUBSCRIBE, PERSON, (LIST, MAIL), window=8),
          "own feature receive"),
     rule("remove_me", OPT, bare((REMOVE,), (PERSON, FILLER, LIST, LEAVE, OWNER, MAIL, ABLE),
@@ -146,7 +148,7 @@ POSSIBLE_RULES: tuple[Rule, ...] = (
          nowhere(brief(ending(near(NAG, ASK, window=8), ASK, *_SOFT, STOPWORD), 14),
                  MALFUNCTION, FEATURE)),
     rule("sigh_again", MAYBE,
-         nowhere(brief(together((SIGH, EXASP), NAG), 5), MALFUNCTION, FEATURE, POSITIVE)),
+         nowhere(brief(together((SIGH, EXASP), NAG), 8), MALFUNCTION, FEATURE, POSITIVE)),
     # "so that I only get invoices and nothing else", "solo quiero recibir facturas, nada más"
     rule("only_this", MAYBE,
          inside(near(EXCEPT, ELSE, (RECEIVE, GET, CONTACT), window=10), WANT, PERSON, SUBORD),
@@ -158,6 +160,8 @@ POSSIBLE_RULES: tuple[Rule, ...] = (
     # "Why do you keep emailing me??", "¿Por qué me siguen escribiendo?"
     rule("why_keep_contacting", MAYBE, near(WHY, (NAG, KEEP), CONTACT, window=7),
          "own feature malfunction instead"),
+    # "I get far too many mails from you", "bombarded with offers", "veel te veel mails"
+    rule("too_much_mail", MAYBE, near(FLOOD, MAIL, window=5), "own feature malfunction"),
     rule("want_off", MAYBE, bare((LEAVE,), (WANT, PERSON, FILLER), limit=5, whole=False)),
 )
 """Weaker signs: ``POSSIBLE_OPT_OUT`` (suppress, and an agent reviews)."""

@@ -22,6 +22,7 @@ LEGAL = "legal"  # GDPR art. 21, do-not-contact registers: opt-out on their own
 ALONE = "alone"  # leave me alone, laat me met rust, lassen Sie mich in Ruhe
 EXASP = "exasp"  # enough, fed up, genoeg, es reicht, marre, harto
 NAG = "nag"  # how many times, every day, again, still: the complaint repeats
+FLOOD = "flood"  # too many, bombarded, veel te veel, zu viele, trop de: mail by the volume
 COMMAND = "command"  # a word that is a whole request on its own ("STOP", "Baja")
 CLOSING = "closing"  # regards, saludos, MfG, cordialement: a sign-off; the signature follows
 FILLER = "filler"  # please, thanks, hi, now, regards: carries no request

@@ -11,7 +11,7 @@ Each rule names the vetoes it accepts (``rules.rule(..., vetoes="own feature")``
   word qualifies a feature ("email notifications", "E-Mail-Benachrichtigungen", "correos de
   facturación") - unless a request word wins ("supportmeldingen", "afmelding") or
   "except"/"only" closes the object; a feature named as the channel ("by any channel", "via
-  the portal") is not the object;
+  the portal") is not the object, nor is mail named as the channel ("alerts by email");
 * ``malfunction``: the sentence reports a fault ("the newsletter link is broken");
 * ``receive``: "I no longer receive the newsletter" is a complaint, unless the clause also says
   *want* ("I no longer want to receive ..."); a relative clause after the match ("no me envíen
@@ -120,12 +120,21 @@ def _feature(v: View, r: range, m: tuple[int, ...]) -> bool:
             if MEDIUM not in v.tags[i] or not v.tags[j] & {FILLER, STOPWORD} \
                     or v.tags[j] & _REQUEST_WORDS:
                 break
-    if any(MAIL in v.tags[i] for i in r):
+    if any(MAIL in v.tags[i] and not _channel(v, r, i) for i in r):
         return False
     # the object of the request is a feature: "unsubscribe a user from the scan reports",
     # "sich von der Schulung abmelden" (verb last); not a channel ("by any channel")
     return any(feature(j) and not any(MEANS in v.tags[k] for k in range(max(r.start, j - 3), j))
                for j in range(max(r.start, lo - 6), end))
+
+
+def _channel(v: View, r: range, i: int) -> bool:
+    """A channel noun after "by" / "per" / "par" / "por" names how, not what: in "trop de
+    notifications de sauvegarde par mail" the object is the notifications."""
+    if MEDIUM not in v.tags[i]:
+        return False
+    before = [j for j in range(max(r.start, i - 2), i) if FILLER not in v.tags[j] or MEANS in v.tags[j]]
+    return bool(before) and MEANS in v.tags[before[-1]]
 
 
 _REQUEST_WORDS = frozenset({MAIL, UNSUB, LIST})

@@ -157,3 +157,45 @@ def test_round6_requests_are_still_suppressing(text: str) -> None:
 )
 def test_round6_filler_does_not_count(text: str) -> None:
     assert _suppresses(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Way too many promo emails from you lately.",  # mail by the volume
+        "Ich werde mit Eurer Werbung regelrecht bombardiert.",
+        "Recibo demasiadas ofertas suyas.",
+        "How long are you going to keep emailing me?",  # how long ... keep ... contact
+        "Jusqu'à quand allez-vous continuer à m'écrire ?",
+        "Honestly, this is beyond a joke.",  # exasperation with no noun
+        "Jullie maken me stapelgek.",
+    ],
+)
+def test_round6_weaker_signs_are_possible_opt_outs(text: str) -> None:
+    assert _outcome(text) is Outcome.POSSIBLE_OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Take us of your list please.",  # "of" for "off"
+        "Lose my details, thanks.",
+        "The agent noted that he asked to be removed from the promotions.",  # asked, not wants
+    ],
+)
+def test_round6_requests_are_opt_outs(text: str) -> None:
+    assert _outcome(text) is Outcome.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "On reçoit trop de notifications de sauvegarde par mail.",  # mail only names the channel
+        "I get too many alert emails from the console, can I reduce them?",
+        "This is driving me crazy, the scan never finishes.",
+        "¿Hasta cuándo dura la oferta especial?",
+        "How long will the discount last?",
+    ],
+)
+def test_round6_volume_and_exasperation_about_features_are_ordinary(text: str) -> None:
+    assert not _suppresses(text)
