@@ -2152,7 +2152,10 @@ RESUBSCRIBE += _round5.RESUBSCRIBE
 # without reading which held-out messages miss; weighted to Spanish, Dutch and English. Measured
 # blind before any rule was changed for it: recall 146/161 = 90.7 % (es 38/43, en 27/32,
 # nl 32/35, fr 26/26, de 23/25), false positives 4/102 = 3.9 %, re-subscribe suppressed 0/12.
-# Then developed on. Kept in its own module (see its docstring for what it covers).
+# Then developed on. A second batch written after that, measured blind against those rules:
+# recall 71/78 = 91.0 % (es 20/22, nl 15/18, en 17/18, fr 10/10, de 9/10), false positives
+# 0/33, re-subscribe suppressed 0/3; then developed on too. Kept in its own module (see its
+# docstring for what it covers).
 
 from tests.unit.streams.optout_corpus import dev_round6 as _round6  # noqa: E402
 

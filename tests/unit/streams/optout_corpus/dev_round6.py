@@ -408,3 +408,158 @@ ORDINARY: list[tuple[str, str]] = [
     ("de", "Ich möchte mich vom Webinar am Dienstag abmelden."),
     *RESUBSCRIBE,
 ]
+
+# ---------------------------------------------------------------------------- second batch
+# Written after the first batch above had been developed on, and measured blind against those
+# rules before any change for it (figures in the commit that added it); same kinds, weighted
+# to Spanish, Dutch and English again.
+
+_OPT_OUT_B: list[tuple[str, str]] = [
+    (
+        "es",
+        "Buenos días, les escribo en nombre de Construcciones Lara. Hemos cambiado de proveedor "
+        "de antivirus y ya no necesitamos sus comunicaciones; por favor, eliminen todas nuestras "
+        "direcciones de sus envíos.",
+    ),
+    ("es", "Nota de soporte: el cliente pidió por teléfono que no se le envíe más publicidad ni boletines."),
+    ("es", "RE: Descuento exclusivo para ti\n\nno gracias, quitadme"),
+    ("es", "dejen de mandarme correos xfavor"),
+    ("es", "no me enbien mas nada"),
+    ("es", "desuscribanme porfabor"),
+    ("es", "Ya no trabajo en esa empresa, borren mi correo de su lista de clientes."),
+    ("es", "Hola!! porfa dejen d escribirme"),
+    ("es", "En nombre de mi hija, menor de edad: no quiero que le manden publicidad."),
+    (
+        "es",
+        "Conforme al artículo 21 del Reglamento General de Protección de Datos, me opongo al "
+        "envío de publicidad.",
+    ),
+    ("es", "Estoy inscrita en la lista Robinson de Adigital."),
+    ("es", "No deseo seguir recibiendo el boletín de novedades."),
+    ("es", "Ni una oferta más, por favor."),
+    ("es", "Quiero que dejen de llamarme a todas horas."),
+    ("es", "Me podrían sacar de su base de datos? gracias"),
+    ("es", "Ya está bien de tanto correo."),
+    ("es", "No vuelvan a llamarme, gracias."),
+    ("es", "cancelar boletin"),
+    ("es", "¿Cómo hago para que dejen de llegarme sus promociones?"),
+    ("es", "Que dejen de molestarme con sus ofertas, hombre."),
+    ("es", "Eliminar mi dirección de correo de la lista de distribución, por favor."),
+    ("es", "Me llegan sus correos a diario y no los quiero."),
+    (
+        "nl",
+        "Beste, namens mijn moeder die slecht ziet: wilt u haar van uw adressenlijst halen? Ze "
+        "krijgt elke week post van u.",
+    ),
+    ("nl", "Notitie telefoongesprek: klant verzoekt geen commerciële benadering meer."),
+    ("nl", "RE: Exclusieve korting\n\nHoeft niet meer, bedankt. Graag van de lijst af."),
+    ("nl", "afmelden aub!!!"),
+    ("nl", "wil me uitschijven"),
+    ("nl", "ik wil geen mails meer ontvagen"),
+    ("nl", "stuur me nix meer"),
+    ("nl", "Gelieve mijn e-mailadres uit jullie systeem te verwijderen."),
+    ("nl", "Mijn vrouw wil ook geen reclame meer van jullie, haar adres is els@example.be."),
+    ("nl", "Ik maak gebruik van mijn recht van verzet tegen direct marketing."),
+    ("nl", "Niet meer bellen a.u.b., ik sta in het Bel-me-niet-register."),
+    ("nl", "Hou op met mailen."),
+    ("nl", "Bespaar me die nieuwsbrief."),
+    ("nl", "Ik wens geen verdere correspondentie."),
+    ("nl", "Schrap mij uit jullie bestand."),
+    ("nl", "Ik heb niks aan jullie aanbiedingen, stop ermee aub."),
+    ("nl", "Kunnen jullie ophouden met bellen?"),
+    ("nl", "Dit is al de vijfde mail deze week. Echt, genoeg nu."),
+    (
+        "en",
+        "Hello, we closed our Leeds office last month so leeds@brightdental.example no longer "
+        "exists. Please take it off your mailing lists so we stop getting bounces. Thanks, Priya",
+    ),
+    ("en", "Ticket note: caller requested no more marketing calls or emails. DNC applied?"),
+    ("en", "RE: Last chance: 50% off ends tonight\n\nPlease stop."),
+    ("en", "unsubscirbe pls"),
+    ("en", "remoev me from the list"),
+    ("en", "stop emailng me"),
+    ("en", "I'm writing on behalf of my late father. Please remove him from all your mailings."),
+    ("en", "Please honour my objection to direct marketing."),
+    ("en", "I have registered with the Mailing Preference Service, please remove my details."),
+    ("en", "Don't send me any of your offers."),
+    ("en", "Not interested in your product news, thanks."),
+    ("en", "Who do I talk to to stop these emails?"),
+    ("en", "Please no more calls."),
+    ("en", "Kindly desist from contacting me."),
+    ("en", "I never asked for these emails. Stop."),
+    ("en", "Enough with the emails already."),
+    ("en", "Get me off this list."),
+    ("en", "I'd like you to stop marketing to me."),
+    (
+        "fr",
+        "Bonjour, je suis l'aidant de mon père (92 ans) : pouvez-vous cesser de lui envoyer de la "
+        "publicité ?",
+    ),
+    ("fr", "Compte rendu d'appel : le client refuse toute sollicitation commerciale à l'avenir."),
+    ("fr", "RE : Offre exclusive\n\nnon merci, désinscrivez moi"),
+    ("fr", "désabonez-moi de tt svp"),
+    ("fr", "je veux plus de vos mails"),
+    ("fr", "Retirez-moi de votre fichier."),
+    ("fr", "Stop aux appels commerciaux."),
+    ("fr", "Cessez de m'importuner."),
+    ("fr", "Je m'oppose à recevoir vos offres."),
+    ("fr", "Ça fait trois fois que je demande à ne plus recevoir vos mails !"),
+    (
+        "de",
+        "Guten Tag, ich betreue die Post meiner Mutter (89). Bitte senden Sie ihr keine Werbung "
+        "mehr, sie kann damit nichts anfangen.",
+    ),
+    ("de", "Gesprächsnotiz: Kunde lehnt weitere Werbung ab."),
+    ("de", "AW: Exklusiver Rabatt\n\nNein danke, bitte austragen."),
+    ("de", "bite abmelden vom nwesletter"),
+    ("de", "Ich möchte keine Post mehr von Ihnen."),
+    ("de", "Hören Sie auf, mich anzurufen."),
+    ("de", "Bitte nehmen Sie mich aus allen Verteilern."),
+    ("de", "Ich verbitte mir jede weitere Werbung. Danke, Uwe"),
+    ("de", "Lassen Sie mich mit Ihren Angeboten in Ruhe."),
+    ("de", "Keine Anrufe mehr bitte."),
+]
+
+_RESUBSCRIBE_B: list[tuple[str, str]] = [
+    ("es", "Me equivoqué al darme de baja, quiero volver a recibir las ofertas."),
+    ("nl", "Ik wil toch weer de nieuwsbrief ontvangen, had me per abuis afgemeld."),
+    ("en", "Changed my mind - please resubscribe me to the newsletter."),
+]
+
+_ORDINARY_B: list[tuple[str, str]] = [
+    ("es", "¿Puedo quitar a un usuario de la lista de alertas del antivirus?"),
+    ("es", "Se me llenó el disco, ¿cómo borro las copias antiguas?"),
+    ("es", "Quiero darme de baja del plan anual y pasar al mensual."),
+    ("es", "No me llegan los correos de verificación, ¿los pueden reenviar?"),
+    ("es", "Quiten el cargo duplicado de mi tarjeta, por favor."),
+    ("es", "¿Cómo dejo de recibir avisos de actualización del programa en el ordenador?"),
+    ("es", "Mis suscriptores dicen que el enlace de baja de mi boletín no funciona."),
+    ("es", "Llamadme cuando podáis, tengo dudas con la factura."),
+    ("nl", "Hoe verwijder ik een gebruiker uit de alertlijst?"),
+    ("nl", "Mijn schijf is vol, hoe wis ik oude back-ups?"),
+    ("nl", "Ik wil overstappen van het jaarabonnement naar maandelijks."),
+    ("nl", "De verificatiemail komt niet binnen, kunnen jullie hem opnieuw sturen?"),
+    ("nl", "Haal de dubbele afschrijving van mijn creditcard af aub."),
+    ("nl", "Hoe stop ik de updatemeldingen op mijn computer?"),
+    ("nl", "Mijn abonnees zeggen dat de afmeldlink in mijn nieuwsbrief niet werkt."),
+    ("nl", "Bel me wanneer het uitkomt, ik heb een vraag over de factuur."),
+    ("en", "How do I remove a user from the alert list?"),
+    ("en", "My disk is full, how do I delete old backups?"),
+    ("en", "I'd like to switch from the annual plan to monthly."),
+    ("en", "The verification email never arrives, can you resend it?"),
+    ("en", "Please remove the duplicate charge from my card."),
+    ("en", "How do I stop the update pop-ups on my computer?"),
+    ("en", "My subscribers say the unsubscribe link in my newsletter doesn't work."),
+    ("en", "Call me whenever suits, I have a question about the invoice."),
+    ("fr", "Comment supprimer un utilisateur de la liste d'alertes ?"),
+    ("fr", "Mes abonnés disent que le lien de désinscription de ma newsletter ne marche pas."),
+    ("fr", "Appelez-moi quand vous voulez, j'ai une question sur la facture."),
+    ("de", "Wie entferne ich einen Benutzer aus der Alarmliste?"),
+    ("de", "Meine Abonnenten sagen, der Abmeldelink in meinem Newsletter funktioniert nicht."),
+    ("de", "Rufen Sie mich an, wann es passt, ich habe eine Frage zur Rechnung."),
+    *_RESUBSCRIBE_B,
+]
+
+OPT_OUT += _OPT_OUT_B
+RESUBSCRIBE += _RESUBSCRIBE_B
+ORDINARY += _ORDINARY_B
