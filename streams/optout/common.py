@@ -34,8 +34,8 @@ from streams.optout.tags import (
     EXASP,
     EXCEPT,
     FEATURE,
-    FLOOD,
     FILLER,
+    FLOOD,
     GET,
     KEEP,
     LEAVE,
@@ -56,6 +56,7 @@ from streams.optout.tags import (
     PERSON,
     POSITIVE,
     RECEIVE,
+    REFUSE,
     REMOVE,
     REPLY,
     RESUB,
@@ -94,6 +95,9 @@ KEEP_RULES: tuple[Rule, ...] = (
 OPT_OUT_RULES: tuple[Rule, ...] = (
     rule("legal_objection", OPT, anywhere(LEGAL), "own"),
     rule("object", OPT, near(OBJECT, (MAIL, CONSENT, CONTACT), window=12), "own feature"),
+    # "Kunde lehnt weitere Werbung ab", "refuses any further marketing": a refusal names an
+    # objection only with "further" - "wir lehnen das Angebot ab" declines a quote
+    rule("refuse_more", OPT, near(REFUSE, MORE, (MAIL, CONTACT), window=6), "own feature"),
     rule("unsubscribe", OPT, anywhere(UNSUB), "own feature missing"),
     rule("leave_me_alone", OPT, anywhere(ALONE)),
     rule("bare_request", OPT, bare(_REQUEST, _SOFT)),

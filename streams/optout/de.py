@@ -15,7 +15,8 @@ from streams.optout.language import Join, build
 WORDS: dict[str, tuple[str, ...]] = {
     tags.UNSUB: ("abmeld*", "abgemeldet", "abbestell*", "austrag*", "ausgetragen",
                  "auszutragen", "abzumelden", "abzubestellen"),
-    tags.STOP: ("stopp*", "aufhor*", "einstellen", "einzustellen", "unterlass*", "unterbind*",
+    tags.STOP: ("ersparen sie mir", "ersparen sie uns", "erspart mir", "erspar mir", "stopp*",
+                "aufhor*", "einstellen", "einzustellen", "unterlass*", "unterbind*",
                 "beend*", "abstellen", "abschalten", "schluss mit", "schluss damit",
                 "deaktivier*", "sein lassen", "das lassen", "lassen sie das", "lasst das"),
     tags.NEG: ("nicht", "kein*", "=nie", "niemals", "nichts", "=ned", "=ka", "=koa", "=nix",
@@ -40,7 +41,7 @@ WORDS: dict[str, tuple[str, ...]] = {
                 "produktneuheit*", "neuigkeiten", "produkt updates", "produktupdate*",
                 "ankundigung*", "*ankundigung*", "support hinweise", "supporthinweis*",
                 "nachrichten", "spam*", "reklame", "marketing*", "*marketing*", "anrufe",
-                "*anrufe*", "direktwerbung", "kommunikation", "produkt update*"),
+                "*anrufe*", "direktwerbung", "kommunikation", "produkt update*", "korrespondenz"),
     tags.LIST: ("liste*", "*liste*", "verteiler*", "*verteiler*", "datenbank", "*datenbank*",
                 "kartei", "adressbestand", "system", "kontakte*", "register"),
     tags.PERSON: ("=mich", "=uns", "=mir", "meinen namen", "*adresse*", "daten", "kontaktdaten", "nummer",
@@ -48,6 +49,7 @@ WORDS: dict[str, tuple[str, ...]] = {
                   "ehemann", "ehefrau", "partner*", "=sohn", "tochter", "=oma", "=opa",
                   "grossmutter", "kollege", "kollegin", "=chef", "chefin", "=kunde", "kundin",
                   "anrufer*", "besucher*", "=herr", "=hr"),
+    tags.REFUSE: ("ablehn*", "abgelehnt", "verweiger*"),
     tags.OBJECT: ("widersp*", "widerruf*", "*widerspruch*", "verbitte*", "untersag*",
                   "verbiet*", "einspruch"),
     tags.CONSENT: ("einwilligung*", "zustimmung", "erlaubnis", "daten", "nutzung",
@@ -85,7 +87,8 @@ WORDS: dict[str, tuple[str, ...]] = {
                    "*konsole*", "portal", "*portal*", "administrator", "schulung", "=kurs",
                    "webinar", "veranstaltung", "workshop", "filter", "*filter*", "ordner",
                    "*ordner*", "hardware", "=ton", "verlangerung", "testphase", "symbolleiste",
-                   "synchronisierung", "ansprechpartner", "techniker*", "zugang", "early access", "gutschein*",
+                   "synchronisierung", "ansprechpartner", "techniker*", "zugang", "early access",
+                   "gutschein*",
                    "*laptop*", "*rechner*", "*computer*", "*tablet*", "benachrichtigung*",
                    "*benachrichtigung*"),
     tags.OWNER: ("=mein", "=meine", "=meinen", "=meiner", "unser*", "eigen*"),
@@ -125,6 +128,7 @@ WORDS: dict[str, tuple[str, ...]] = {
                    "viele grusse", "beste grusse", "liebe grusse", "gesendet von meinem *"),
     tags.MEDIUM: ("nachrichten", "=post"),
     tags.MEANS: ("=per", "=uber", "=via"),
+    tags.PURPOSE: ("damit", "sodass", "so dass"),
     tags.TIME: ("vor * uhr", "nach * uhr", "bis * uhr", "bis zum", "bis nachste*", "bis morgen",
                 "erst am", "erst ab", "erst nach", "=abends", "=morgens", "=nachts",
                 "am wochenende", "wahrend der arbeitszeit", "tagsuber", "=vormittags",
@@ -145,6 +149,7 @@ _PARTICLES = {
     "de:komm": ("=komm", "=komme", "=kommen", "=kommt"),
     "de:schalt": ("=schalt", "=schalte", "=schalten", "=schaltet"),
     "de:ab": ("=ab",), "de:aus": ("=aus",), "de:ein": ("=ein",), "de:auf": ("=auf",),
+    "de:lehn": ("=lehn", "=lehne", "=lehnen", "=lehnt"),
     "de:an": ("=an",), "de:raus": ("=raus",), "de:von": ("=von", "=vom"),
 }
 
@@ -161,6 +166,7 @@ JOINS = (
     Join("de:von", tags.LIST, (tags.LEAVE,), 3),
     Join("de:aus", "de:nehm", (tags.REMOVE,), 4),
     Join("de:schalt", "de:ab", (tags.STOP,)),
+    Join("de:lehn", "de:ab", (tags.REFUSE,), 8, final=12),  # "lehnt weitere Werbung ab"
     Join("de:komm", "de:an", (tags.RECEIVE,), 8, final=12),  # "Ihre Mails kommen nicht mehr an"
     Join("de:meld", "de:an", (tags.SUBSCRIBE,), 8),
     Join("de:trag", "de:ein", (tags.SUBSCRIBE,)),
@@ -169,4 +175,5 @@ JOINS = (
 
 LANGUAGE = build("de", "german", {**WORDS, **_PARTICLES}, joins=JOINS,
                  known=("vertrag", "kontrakt", "kontext"),
-                 respell=(("ae", "a"), ("oe", "o"), ("ue", "u")))
+                 respell=(("ae", "a"), ("oe", "o"), ("ue", "u")),
+                 aliases={"ma": "mir", "hab": "habe", "is": "ist", "nen": "einen", "ne": "eine"})

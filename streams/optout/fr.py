@@ -11,7 +11,8 @@ from streams.optout.language import build
 
 WORDS: dict[str, tuple[str, ...]] = {
     tags.UNSUB: ("desabon*", "desinscri*", "desincri*", "desabo", "se desinscrire"),
-    tags.STOP: ("arret*", "cesser", "cessez", "cessent", "cessation", "stopper", "stoppez",
+    tags.STOP: ("epargnez moi", "epargnez nous", "epargne moi", "arret*", "cesser", "cessez", "cessent",
+                "cessation", "stopper", "stoppez",
                 "mettre fin", "mettez fin", "halte", "desactiv*"),
     tags.NEG: ("=ne", "=pas", "jamais", "rien", "aucun*", "=non", "=ni", "plus de", "plus jamais",
                # spoken French drops "ne": "j'en veux plus", "veux plus recevoir"
@@ -36,7 +37,8 @@ WORDS: dict[str, tuple[str, ...]] = {
                 "mises a jour produit", "mise a jour produit", "mises a jour de produit",
                 "actualites", "nouveautes", "annonce*", "avis de support", "avis du support",
                 "communications", "prospection", "sollicitations", "envois", "messages",
-                "informations commerciales", "infos", "mailings", "e-mailing"),
+                "informations commerciales", "infos", "mailings", "e-mailing", "correspondance",
+                "=mel", "=mels"),
     tags.LIST: ("liste*", "fichier*", "base de donnees", "=base", "diffusion",
                 "=contacts", "carnet", "annuaire", "repertoire", "systeme"),
     tags.PERSON: ("=me", "=moi", "=nous", "=m", "mon nom", "mon adresse", "mon e-mail", "mon mail",
@@ -46,6 +48,8 @@ WORDS: dict[str, tuple[str, ...]] = {
                   "patron", "=chef", "client", "cliente", "visiteur", "monsieur", "madame",
                   "=mme"),
     tags.OBJECT: ("oppos*", "refus*", "revoqu*", "revocation"),
+    tags.REFUSE: ("refus*", "decline*"),
+    tags.PURPOSE: ("pour que", "afin que", "afin de"),
     tags.CONSENT: ("consentement", "accord", "autorisation", "donnees", "donnees personnelles",
                    "traitement", "utilisation"),
     tags.LEGAL: ("liste rouge", "liste de opposition", "opposition au demarchage", "pacitel",
@@ -83,7 +87,8 @@ WORDS: dict[str, tuple[str, ...]] = {
                    "portail", "administrateur", "formation", "webinaire", "evenement", "atelier",
                    "filtre", "anti spam", "dans mes spams", "indesirables", "dossier", "materiel",
                    "=son", "renouvellement automatique", "essai", "barre de outils", "synchronisation",
-                   "contact technique", "technicien*", "sauvegarde*", "acces anticipe", "acces", "bouton stop", "=code",
+                   "contact technique", "technicien*", "sauvegarde*", "acces anticipe", "acces",
+                   "bouton stop", "=code",
                    "notification*"),
     tags.OWNER: ("=mon", "=ma", "=mes", "=notre", "=nos", "propre"),
     tags.AUDIENCE: ("=clients", "=contacts", "=utilisateurs", "=membres", "=boutique", "=site",
@@ -125,4 +130,8 @@ WORDS: dict[str, tuple[str, ...]] = {
                     "=un", "=mon", "=mes", "=au", "=aux", "=avec", "=sur", "=plus", "=ce"),
 }
 
-LANGUAGE = build("fr", "french", WORDS, known=("radio", "contrat", "contrats", "offre"))
+LANGUAGE = build("fr", "french", WORDS, known=("radio", "contrat", "contrats", "offre"),
+                 aliases={"tt": "tout", "ts": "tous", "pr": "pour", "ds": "dans", "pa": "pas",
+                          "plu": "plus", "mm": "meme", "ke": "que", "kan": "quand", "qd": "quand",
+                          "msg": "message", "jamai": "jamais", "bcp": "beaucoup", "ns": "nous",
+                          "dc": "donc"})

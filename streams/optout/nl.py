@@ -14,11 +14,13 @@ from streams.optout.language import Join, build
 WORDS: dict[str, tuple[str, ...]] = {
     tags.UNSUB: ("afmelden", "afmeld*", "afgemeld", "uitschrijven", "uitschrijv*", "uitschrijf*",
             "uitgeschreven", "uit te schrijven", "afschrijven"),
-    tags.STOP: ("=stop", "stoppen", "=stopt", "ophouden", "kappen", "=kap", "staken", "stopzetten",
+    tags.STOP: ("bespaar me", "bespaar mij", "bespaar ons", "=stop", "stoppen", "=stopt", "ophouden",
+                "kappen", "=kap", "staken", "stopzetten",
            "stop zetten", "uitzetten"),
     tags.NEG: ("niet", "geen", "nooit", "niks", "niets", "=nee", "liever niet", "zonder", "=gn",
                "=nie"),
-    tags.MORE: ("meer", "langer", "voortaan", "verder", "verdere", "in de toekomst", "vanaf nu", "tot nader order", "tot nader bericht",
+    tags.MORE: ("meer", "langer", "voortaan", "verder", "verdere", "in de toekomst", "vanaf nu",
+                "tot nader order", "tot nader bericht",
            "nooit meer", "ooit nog"),
     tags.WANT: ("wil", "wilt", "willen", "wens", "wenst", "wensen", "hoef", "hoeft", "hoeven",
            "behoefte", "interesse", "zit niet te wachten", "zitten niet te wachten",
@@ -37,8 +39,10 @@ WORDS: dict[str, tuple[str, ...]] = {
     tags.MAIL: ("mails", "mailtjes", "mailings", "nieuwsbrie*", "*nieuwsbrie*", "reclame*",
            "*reclame*", "aanbieding*", "acties", "promoties", "promo*", "publiciteit",
            "marketing*", "productupdate*", "product updates", "productnieuws", "aankondiging*",
-           "supportmelding*", "supportbericht*", "supportmail*", "=post", "berichten", "commerciele *", "spam", "*mailing*",
-           "nieuwe producten", "communicatie", "=nieuws", "mails", "e-mails", "emails", "mail",
+           "supportmelding*", "supportbericht*", "supportmail*", "=post", "berichten", "commerciele *",
+           "spam", "*mailing*",
+           "nieuwe producten", "communicatie", "correspondentie", "=nieuws", "mails", "e-mails",
+           "emails", "mail",
            "e-mail", "email"),
     tags.LIST: ("lijst", "lijsten", "*lijst*", "*adressenbestand*", "*mailbestand*",
            "*klantenbestand*", "*marketingbestand*", "belbestand", "database", "systeem",
@@ -49,6 +53,8 @@ WORDS: dict[str, tuple[str, ...]] = {
              "echtgenote", "partner", "zoon", "dochter", "=oma", "=opa", "collega", "baas",
              "=klant", "klante", "mijn naam", "beller", "bezoeker", "meneer", "mevrouw", "=dhr", "=mevr"),
     tags.OBJECT: ("bezwaar", "intrekken", "ingetrokken", "herroep*", "verzet"),
+    tags.REFUSE: ("weiger*",),
+    tags.PURPOSE: ("zodat", "zo dat"),
     tags.CONSENT: ("toestemming", "gegevens", "persoonsgegevens", "verwerking"),
     tags.LEGAL: ("bel me niet register", "bel mij niet register", "belmeniet*", "belverbod",
                  "recht van bezwaar", "recht op bezwaar", "recht om bezwaar"),
@@ -150,4 +156,6 @@ JOINS = (
 )
 
 LANGUAGE = build("nl", "dutch", {**WORDS, **_PARTICLES}, joins=JOINS,
-                 known=("contract", "contracten", "remote", "bellen"))
+                 known=("contract", "contracten", "remote", "bellen"),
+                 aliases={"k": "ik", "nix": "niks", "mn": "mijn", "n": "een", "t": "het", "da": "dat",
+                          "ni": "niet", "gwn": "gewoon", "wa": "wat", "zn": "zijn"})

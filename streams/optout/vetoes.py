@@ -12,7 +12,9 @@ Each rule names the vetoes it accepts (``rules.rule(..., vetoes="own feature")``
   facturación") - unless a request word wins ("supportmeldingen", "afmelding") or
   "except"/"only" closes the object; a feature named as the channel ("by any channel", "via
   the portal") is not the object, nor is mail named as the channel ("alerts by email");
-* ``malfunction``: the sentence reports a fault ("the newsletter link is broken");
+* ``malfunction``: the sentence reports a fault ("the newsletter link is broken"); a purpose
+  clause after the match gives the reason, not a fault or a feature ("take it off your lists
+  so we stop getting bounces", "... zodat we geen foutmeldingen meer krijgen");
 * ``receive``: "I no longer receive the newsletter" is a complaint, unless the clause also says
   *want* ("I no longer want to receive ..."); a relative clause after the match ("no me envíen
   más promociones, que me llegan tres por semana") describes the mail and does not count;
@@ -56,6 +58,7 @@ from streams.optout.tags import (
     OBJECT,
     OWNER,
     PERSON,
+    PURPOSE,
     READERS,
     RECEIVE,
     REMOVE,
@@ -86,7 +89,7 @@ def _own(v: View, r: range, m: tuple[int, ...]) -> bool:
 def _feature(v: View, r: range, m: tuple[int, ...]) -> bool:
     lo, hi = min(m), max(m)
     end = min(r.stop, hi + 8)
-    end = next((j for j in range(hi + 1, end) if EXCEPT in v.tags[j]), end)
+    end = next((j for j in range(hi + 1, end) if v.tags[j] & {EXCEPT, PURPOSE}), end)
     after = range(lo, end)
 
     def feature(j: int) -> bool:  # request words win: "supportmeldingen", "afmelding"
@@ -142,8 +145,9 @@ _VERBS = frozenset({STOP, REMOVE, UNSUB, CANCEL, CONTACT})
 _SKIP = frozenset({FILLER, PERSON, STOPWORD})
 
 
-def _has(tag: str) -> Callable[[View, range, tuple[int, ...]], bool]:
-    return lambda v, r, m: any(tag in v.tags[i] for i in r)
+def _malfunction(v: View, r: range, m: tuple[int, ...]) -> bool:
+    cut = next((j for j in range(max(m) + 1, r.stop) if PURPOSE in v.tags[j]), r.stop)
+    return any(MALFUNCTION in v.tags[i] for i in range(r.start, cut))
 
 
 def _receive(v: View, r: range, m: tuple[int, ...]) -> bool:
@@ -204,7 +208,7 @@ def _time(v: View, r: range, m: tuple[int, ...]) -> bool:
 VETOES: dict[str, Callable[[View, range, tuple[int, ...]], bool]] = {
     "own": _own,
     "feature": _feature,
-    "malfunction": _has(MALFUNCTION),
+    "malfunction": _malfunction,
     "receive": _receive,
     "missing": _missing,
     "instead": _instead,

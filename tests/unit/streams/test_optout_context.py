@@ -199,3 +199,38 @@ def test_round6_requests_are_opt_outs(text: str) -> None:
 )
 def test_round6_volume_and_exasperation_about_features_are_ordinary(text: str) -> None:
     assert not _suppresses(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "porfa q dejen d mandarme correos",  # chat spellings are read as the words they stand for
+        "k wil n keer voorgoed van die lijst af",
+        "arretez de menvoyer des pubs pr tt le monde merci",
+        "Bitte schickt's ma koa Werbung mehr.",
+        "pls stop sending u r emails",
+        "No me emvien mas ofertas.",  # Spanish "m" before "b"/"v", "b" for "v"
+        "Spare us the newsletter, please.",  # "spare me" is a stop
+        "Bespaar me die reclame.",
+        "Get it off your mailing list so that we stop getting bounces.",  # purpose, not a fault
+        "Haal dit adres van jullie lijst zodat we geen foutmeldingen meer krijgen.",
+        "Kunde lehnt weitere Werbeanrufe ab.",  # a refusal with "further"
+    ],
+)
+def test_round6b_requests_suppress(text: str) -> None:
+    assert _suppresses(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Leider müssen wir Ihr Angebot ablehnen.",  # declining a quote
+        "We refuse your offer, it is too expensive.",
+        "De app weigert de mail te versturen.",  # a program refusing, not a person
+        "k heb n vraag over mn factuur",  # chat spelling, ordinary question
+        "Spare me the details, just fix the bug.",
+        "Stuur de factuur opnieuw zodat ik kan betalen.",
+    ],
+)
+def test_round6b_ordinary(text: str) -> None:
+    assert not _suppresses(text)
