@@ -35,6 +35,7 @@ from streams.optout.tags import (
     EXCEPT,
     FEATURE,
     FILLER,
+    FLOOD,
     GET,
     KEEP,
     LEAVE,
@@ -55,6 +56,7 @@ from streams.optout.tags import (
     PERSON,
     POSITIVE,
     RECEIVE,
+    REFUSE,
     REMOVE,
     REPLY,
     RESUB,
@@ -93,12 +95,15 @@ KEEP_RULES: tuple[Rule, ...] = (
 OPT_OUT_RULES: tuple[Rule, ...] = (
     rule("legal_objection", OPT, anywhere(LEGAL), "own"),
     rule("object", OPT, near(OBJECT, (MAIL, CONSENT, CONTACT), window=12), "own feature"),
+    # "Kunde lehnt weitere Werbung ab", "refuses any further marketing": a refusal names an
+    # objection only with "further" - "wir lehnen das Angebot ab" declines a quote
+    rule("refuse_more", OPT, near(REFUSE, MORE, (MAIL, CONTACT), window=6), "own feature"),
     rule("unsubscribe", OPT, anywhere(UNSUB), "own feature missing"),
     rule("leave_me_alone", OPT, anywhere(ALONE)),
     rule("bare_request", OPT, bare(_REQUEST, _SOFT)),
     rule("stop_mail", OPT, near(STOP, MAIL, window=6), "own feature malfunction"),
     rule("stop_contacting_me", OPT, near(STOP, CONTACT, PERSON, window=6),
-         "own feature able instead"),
+         "own feature able instead time"),
     rule("withdraw_consent", OPT, near((OBJECT, REMOVE, CANCEL, STOP), CONSENT, window=4),
          "own feature negated"),
     rule("no_more_mail", OPT, near(NEG, MORE, (MAIL, CONTACT), window=6, commas=False),
@@ -106,17 +111,18 @@ OPT_OUT_RULES: tuple[Rule, ...] = (
     rule("want_nothing_more", OPT, near(WANT, NEG, MORE, (RECEIVE, GET), window=6, commas=False),
          "own feature malfunction"),
     rule("stop_contacting", OPT, near(STOP, CONTACT, window=4),
-         "own feature malfunction able instead"),
+         "own feature malfunction able instead time"),
     rule("do_not_want_mail", OPT, near(NEG, WANT, (MAIL, CONTACT, LIST), window=7, commas=False),
          "own feature malfunction receive"),
     rule("do_not_contact_me", OPT, near(NEG, CONTACT, PERSON, window=5, commas=None),
-         "own feature malfunction receive able instead past"),
+         "own feature malfunction receive able instead past time"),
     rule("nobody_contacts_me", OPT,
          inside(near(NOBODY, CONTACT, PERSON, window=8), WANT),
          "own feature malfunction receive able instead"),
     rule("remove_from_list", OPT, near(REMOVE, PERSON, (LIST, MAIL), window=8),
          "own feature missing negated"),
-    rule("want_removed", OPT, near(WANT, REMOVE, (LIST, MAIL), window=7), "own feature"),
+    # "she asked to be removed from all marketing" (an agent's note), "pide que la borremos"
+    rule("want_removed", OPT, near((WANT, ASK), REMOVE, (LIST, MAIL), window=7), "own feature"),
     rule("do_not_add_me", OPT, near(NEG, SUBSCRIBE, PERSON, (LIST, MAIL), window=8),
          "own feature receive"),
     rule("remove_me", OPT, bare((REMOVE,), (PERSON, FILLER, LIST, LEAVE, OWNER, MAIL, ABLE),
@@ -134,7 +140,7 @@ OPT_OUT_RULES: tuple[Rule, ...] = (
 
 POSSIBLE_RULES: tuple[Rule, ...] = (
     rule("do_not_contact", MAYBE, near(NEG, CONTACT, window=3, commas=None),
-         "own feature malfunction able receive instead past"),
+         "own feature malfunction able receive instead past time"),
     rule("bare_stop", MAYBE, nowhere(when(bare(_REQUEST, _SOFT, limit=4, whole=False),
                                           MAIL, CONTACT, NAG, EXASP, REPLY),
                                      MALFUNCTION, FEATURE)),
@@ -146,7 +152,7 @@ POSSIBLE_RULES: tuple[Rule, ...] = (
          nowhere(brief(ending(near(NAG, ASK, window=8), ASK, *_SOFT, STOPWORD), 14),
                  MALFUNCTION, FEATURE)),
     rule("sigh_again", MAYBE,
-         nowhere(brief(together((SIGH, EXASP), NAG), 5), MALFUNCTION, FEATURE, POSITIVE)),
+         nowhere(brief(together((SIGH, EXASP), NAG), 8), MALFUNCTION, FEATURE, POSITIVE)),
     # "so that I only get invoices and nothing else", "solo quiero recibir facturas, nada más"
     rule("only_this", MAYBE,
          inside(near(EXCEPT, ELSE, (RECEIVE, GET, CONTACT), window=10), WANT, PERSON, SUBORD),
@@ -158,6 +164,8 @@ POSSIBLE_RULES: tuple[Rule, ...] = (
     # "Why do you keep emailing me??", "¿Por qué me siguen escribiendo?"
     rule("why_keep_contacting", MAYBE, near(WHY, (NAG, KEEP), CONTACT, window=7),
          "own feature malfunction instead"),
+    # "I get far too many mails from you", "bombarded with offers", "veel te veel mails"
+    rule("too_much_mail", MAYBE, near(FLOOD, MAIL, window=5), "own feature malfunction"),
     rule("want_off", MAYBE, bare((LEAVE,), (WANT, PERSON, FILLER), limit=5, whole=False)),
 )
 """Weaker signs: ``POSSIBLE_OPT_OUT`` (suppress, and an agent reviews)."""

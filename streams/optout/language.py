@@ -8,6 +8,7 @@ so rules can treat "melden ... ab" like "abmelden".
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from streams.optout.common import (
     KEEP_RULES,
@@ -138,6 +139,7 @@ def build(
     enclitics: Iterable[str] = (),
     respell: Iterable[tuple[str, str]] = (),
     misspell: Iterable[tuple[str, str]] = (),
+    aliases: Mapping[str, str] = MappingProxyType({}),
 ) -> Language:
     """A language from its words (merged with the shared ones) and any rules of its own.
 
@@ -148,6 +150,6 @@ def build(
     for tag, ws in words.items():
         merged.setdefault(tag, []).extend(ws)
     lexicon = compile_lexicon(code, stemmer, merged, known, enclitics, TYPO_TAGS, respell,
-                              misspell)
+                              misspell, aliases)
     return Language(code, lexicon, tuple(joins), RESUBSCRIBE_RULES,
                     (*rules, *OPT_OUT_RULES, *POSSIBLE_RULES), KEEP_RULES)

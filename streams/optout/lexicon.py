@@ -18,7 +18,9 @@ order:
    Words listed as ``known`` never count as typos ("contract" is not "contact"), and only
    request vocabulary is a typo target. A language may also list *misspellings* it is prone
    to (Spanish writes "v" for "b": "dar de vaja"): an unknown word that is known once respelt
-   is that word, flagged as a typo.
+   is that word, flagged as a typo. Chat spellings ("d" for "de", "nix" for "niks", "tt" for
+   "tout", "u" for "you") are *aliases*: the word is read as the one it stands for, phrases
+   included, and is no typo.
 
 Phrases are matched on those recognised forms, and one word of a phrase after its exact first
 word may carry a slip of its own (a letter missing, doubled or swapped: "dar de bja",
@@ -36,6 +38,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 
 import Stemmer
 from rapidfuzz.distance import OSA
@@ -125,6 +128,7 @@ class Lexicon:
     enclitics: tuple[str, ...] = ()
     respell: tuple[tuple[str, str], ...] = ()
     misspell: tuple[tuple[str, str], ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)
     typo_kinds: frozenset[str] = frozenset()
     _cache: dict[str, Entry] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -143,7 +147,7 @@ class Lexicon:
         (the respelt word for a misspelling), cached per word."""
         hit = self._cache.get(word)
         if hit is None:
-            tags, typo, form = self._lookup(word)
+            tags, typo, form = self._lookup(self.aliases.get(word, word))
             hit = (tags, typo, self.phrases.get(squeeze(form), ()) + self.phrases.get("", ()),
                    form)
             if len(self._cache) >= _CACHE_LIMIT:
@@ -233,6 +237,7 @@ def compile_lexicon(
     typo_tags: frozenset[str] = frozenset(),
     respell: Iterable[tuple[str, str]] = (),
     misspell: Iterable[tuple[str, str]] = (),
+    aliases: Mapping[str, str] = MappingProxyType({}),
 ) -> Lexicon:
     """Compile ``tag -> entries`` (see the module docstring) for language ``code``.
 
@@ -241,7 +246,7 @@ def compile_lexicon(
     """
     lex = Lexicon(code, Stemmer.Stemmer(stemmer), {}, {}, (), (), {}, {}, {}, {}, {},
                   frozenset(squeeze(fold(k)) for k in known), tuple(enclitics), tuple(respell),
-                  tuple(misspell), typo_tags)
+                  tuple(misspell), {fold(k): fold(v) for k, v in aliases.items()}, typo_tags)
     exact: dict[str, set[str]] = {}
     stems: dict[str, set[str]] = {}
     prefixes: dict[str, set[str]] = {}

@@ -41,6 +41,22 @@ class View:
     memo: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
     questions: frozenset[int] = frozenset()
     _ranges: list[range] | None = None
+    _content: list[int] | None = None
+
+    def distance(self, a: int, b: int) -> int:
+        """How far apart tokens ``a`` and ``b`` are, counting only the words between them that
+        carry something: "please", "the", "all your" (filler) do not widen a window ("Eliminen
+        por favor la dirección X de todas sus listas")."""
+        if a > b:
+            a, b = b, a
+        if b - a <= 1:
+            return b - a
+        if self._content is None:
+            content = [0]
+            for t in self.tags:
+                content.append(content[-1] + (FILLER not in t))
+            self._content = content
+        return 1 + self._content[b] - self._content[a + 1]
 
     def ranges(self) -> list[range]:
         """The clauses of the body, as token ranges: a sign-off ("Regards, ...", "Saludos",
@@ -73,6 +89,7 @@ class View:
             bisect.insort(self.index.setdefault(tag, []), i)
         self.tags[i] |= tags
         self.memo.clear()
+        self._content = None
 
     def clear(self, i: int) -> None:
         """Forget the tags of token ``i`` (a typo guess another language knows better)."""
@@ -83,6 +100,7 @@ class View:
         self.tags[i] = set()
         self.typo[i] = False
         self.memo.clear()
+        self._content = None
 
     def clause_range(self, i: int) -> range:
         c = self.clauses[i]
@@ -113,7 +131,8 @@ def _group(g: Group) -> tuple[str, ...]:
 
 
 def near(*groups: Group, window: int = 6, commas: bool | None = True) -> Finder:
-    """One token of each group (a tag or a tuple of alternatives) within ``window`` tokens.
+    """One token of each group (a tag or a tuple of alternatives) within ``window`` tokens;
+    filler between them does not count (:meth:`View.distance`), up to twice the window.
 
     With ``commas=False`` no comma, dash or bracket may stand between the first group's token
     and a later one: "I no longer work with X, send me quotes" is two requests, while "these
@@ -122,6 +141,7 @@ def near(*groups: Group, window: int = 6, commas: bool | None = True) -> Finder:
     """
     gs = [_group(g) for g in groups]
     needs = [frozenset(g) for g in gs]
+    reach = 2 * window
 
     def find(v: View) -> Iterator[tuple[int, ...]]:
         present = v.index.keys()
@@ -138,15 +158,17 @@ def near(*groups: Group, window: int = 6, commas: bool | None = True) -> Finder:
                 if gi == k:
                     chosen.append(a)
                     continue
-                lo, hi = bisect.bisect_left(o, a - window), bisect.bisect_right(o, a + window)
-                cands = [j for j in o[lo:hi] if v.clauses[j] == v.clauses[a]]
+                lo, hi = bisect.bisect_left(o, a - reach), bisect.bisect_right(o, a + reach)
+                cands = [(d, abs(j - a), j) for j in o[lo:hi]
+                         if v.clauses[j] == v.clauses[a] and (d := v.distance(a, j)) <= window]
                 if not cands:
                     break
-                chosen.append(min(cands, key=lambda j: abs(j - a)))
+                chosen.append(min(cands)[2])
             else:
                 lo, hi, first = min(chosen), max(chosen), chosen[0]
                 start = lo if commas is None else first
-                if hi - lo <= window and (commas or not any(v.soft[start + 1 : hi + 1])):
+                if v.distance(lo, hi) <= window \
+                        and (commas or not any(v.soft[start + 1 : hi + 1])):
                     yield tuple(chosen)
 
     return find

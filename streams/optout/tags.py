@@ -16,12 +16,14 @@ CONTACT = "contact"  # contact, call, write, send, mail (verb), bother, solicit
 MAIL = "mail"  # mail, newsletter, offers, promotions, marketing, the policy's mail types
 LIST = "list"  # list, mailing list, database, Verteiler, fichier, lista
 PERSON = "person"  # me, us, an address, him / her, my mother, the customer (in notes)
+REFUSE = "refuse"  # refuse, ablehnen, weigeren: an objection only with "further" ("weitere")
 OBJECT = "object"  # object, objection, withdraw, revoke, bezwaar, Widerspruch, oposición
 CONSENT = "consent"  # consent, permission, data (the object of an objection)
 LEGAL = "legal"  # GDPR art. 21, do-not-contact registers: opt-out on their own
 ALONE = "alone"  # leave me alone, laat me met rust, lassen Sie mich in Ruhe
 EXASP = "exasp"  # enough, fed up, genoeg, es reicht, marre, harto
 NAG = "nag"  # how many times, every day, again, still: the complaint repeats
+FLOOD = "flood"  # too many, bombarded, veel te veel, zu viele, trop de: mail by the volume
 COMMAND = "command"  # a word that is a whole request on its own ("STOP", "Baja")
 CLOSING = "closing"  # regards, saludos, MfG, cordialement: a sign-off; the signature follows
 FILLER = "filler"  # please, thanks, hi, now, regards: carries no request
@@ -50,6 +52,8 @@ SUBNOUN = "subnoun"  # subscription, suscripción, abonnement, Abo: "Eliminar su
 REPLY = "reply"  # "Re:" / "AW:": the message answers a mailing, so a bare "stop" is about it
 INSTEAD = "instead"  # instead, rather, sondern, mejor, plutôt: another channel, not no contact
 MEANS = "means"  # by, via, per, por, par: "by any channel" names a channel, not the object
+PURPOSE = "purpose"  # so that, para que, zodat, damit, pour que: what follows is the reason
+TIME = "time"  # before 10am, until Monday, hasta el jueves, avant jeudi: when, not whether
 WHY = "why"  # why, waarom, pourquoi, warum, por qué: "why do you keep emailing me?"
 AUX = "aux"  # has, hat, heeft, ha, a (avoir): "nobody has called me" tells, it does not ask
 POSITIVE = "positive"  # thanks, great, perfect: "Thanks again, seriously!" is no complaint
@@ -58,7 +62,7 @@ ANY_NEG = "anyneg"  # a negation in any language's words: context for vetoes, ne
 STOPWORD = "sw"  # function words used only to guess the message's language
 
 CONTEXT_TAGS = frozenset({FEATURE, OWNER, AUDIENCE, READERS, MALFUNCTION, RECEIVE, ABLE, EXCEPT,
-                          INSTEAD, MEANS})
+                          INSTEAD, MEANS, TIME})
 """Tags that only make a match ordinary: shared across languages, since an English message
 read by the Dutch lexicon must still see that "readers" are the customer's own."""
 

@@ -54,7 +54,7 @@ _ELISIONS = {
 }
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr dhr mevr mw fr hr sr sra srta mme mlle art nr no st ca bzw evtl ggf usw etc"
-    " tel cust approx vs jr prof ing".split()
+    " tel cust approx vs jr prof ing abs apdo".split()
 )
 _JOINED_PREFIXES = frozenset({"e"})
 _HYPHENS = "-\u2010\u2011"

@@ -11,8 +11,10 @@ Each rule names the vetoes it accepts (``rules.rule(..., vetoes="own feature")``
   word qualifies a feature ("email notifications", "E-Mail-Benachrichtigungen", "correos de
   facturación") - unless a request word wins ("supportmeldingen", "afmelding") or
   "except"/"only" closes the object; a feature named as the channel ("by any channel", "via
-  the portal") is not the object;
-* ``malfunction``: the sentence reports a fault ("the newsletter link is broken");
+  the portal") is not the object, nor is mail named as the channel ("alerts by email");
+* ``malfunction``: the sentence reports a fault ("the newsletter link is broken"); a purpose
+  clause after the match gives the reason, not a fault or a feature ("take it off your lists
+  so we stop getting bounces", "... zodat we geen foutmeldingen meer krijgen");
 * ``receive``: "I no longer receive the newsletter" is a complaint, unless the clause also says
   *want* ("I no longer want to receive ..."); a relative clause after the match ("no me envíen
   más promociones, que me llegan tres por semana") describes the mail and does not count;
@@ -24,7 +26,11 @@ Each rule names the vetoes it accepts (``rules.rule(..., vetoes="own feature")``
   ne m'a pas rappelé"): a complaint about what happened, not a request;
 * ``instead``: another channel is offered ("don't call me on the landline, use my mobile
   instead", "nicht auf dem Festnetz, sondern auf dem Handy"): a preference, not no contact;
-* ``able``: "I can't contact your sales team" is not "do not contact me".
+* ``able``: "I can't contact your sales team" is not "do not contact me";
+* ``time``: a time after the contact verb ("please don't call before 10am", "no envíen al
+  técnico hasta el jueves", "ne m'appelez pas avant 9 h"): when to call, not whether - unless
+  the clause says "any more" / "until further notice" or names mail ("don't send me
+  newsletters until I ask" still refuses them).
 """
 
 from collections.abc import Callable
@@ -52,12 +58,14 @@ from streams.optout.tags import (
     OBJECT,
     OWNER,
     PERSON,
+    PURPOSE,
     READERS,
     RECEIVE,
     REMOVE,
     STOP,
     STOPWORD,
     SUBORD,
+    TIME,
     UNSUB,
     WANT,
 )
@@ -81,7 +89,7 @@ def _own(v: View, r: range, m: tuple[int, ...]) -> bool:
 def _feature(v: View, r: range, m: tuple[int, ...]) -> bool:
     lo, hi = min(m), max(m)
     end = min(r.stop, hi + 8)
-    end = next((j for j in range(hi + 1, end) if EXCEPT in v.tags[j]), end)
+    end = next((j for j in range(hi + 1, end) if v.tags[j] & {EXCEPT, PURPOSE}), end)
     after = range(lo, end)
 
     def feature(j: int) -> bool:  # request words win: "supportmeldingen", "afmelding"
@@ -115,7 +123,7 @@ def _feature(v: View, r: range, m: tuple[int, ...]) -> bool:
             if MEDIUM not in v.tags[i] or not v.tags[j] & {FILLER, STOPWORD} \
                     or v.tags[j] & _REQUEST_WORDS:
                 break
-    if any(MAIL in v.tags[i] for i in r):
+    if any(MAIL in v.tags[i] and not _channel(v, r, i) for i in r):
         return False
     # the object of the request is a feature: "unsubscribe a user from the scan reports",
     # "sich von der Schulung abmelden" (verb last); not a channel ("by any channel")
@@ -123,13 +131,23 @@ def _feature(v: View, r: range, m: tuple[int, ...]) -> bool:
                for j in range(max(r.start, lo - 6), end))
 
 
+def _channel(v: View, r: range, i: int) -> bool:
+    """A channel noun after "by" / "per" / "par" / "por" names how, not what: in "trop de
+    notifications de sauvegarde par mail" the object is the notifications."""
+    if MEDIUM not in v.tags[i]:
+        return False
+    before = [j for j in range(max(r.start, i - 2), i) if FILLER not in v.tags[j] or MEANS in v.tags[j]]
+    return bool(before) and MEANS in v.tags[before[-1]]
+
+
 _REQUEST_WORDS = frozenset({MAIL, UNSUB, LIST})
 _VERBS = frozenset({STOP, REMOVE, UNSUB, CANCEL, CONTACT})
 _SKIP = frozenset({FILLER, PERSON, STOPWORD})
 
 
-def _has(tag: str) -> Callable[[View, range, tuple[int, ...]], bool]:
-    return lambda v, r, m: any(tag in v.tags[i] for i in r)
+def _malfunction(v: View, r: range, m: tuple[int, ...]) -> bool:
+    cut = next((j for j in range(max(m) + 1, r.stop) if PURPOSE in v.tags[j]), r.stop)
+    return any(MALFUNCTION in v.tags[i] for i in range(r.start, cut))
 
 
 def _receive(v: View, r: range, m: tuple[int, ...]) -> bool:
@@ -180,16 +198,24 @@ def _able(v: View, r: range, m: tuple[int, ...]) -> bool:
     return any(ABLE in v.tags[j] for i in negs for j in range(max(r.start, i - 1), min(r.stop, i + 2)))
 
 
+def _time(v: View, r: range, m: tuple[int, ...]) -> bool:
+    contact = [i for i in m if CONTACT in v.tags[i]]
+    if not contact or any(v.tags[i] & {MORE, MAIL} for i in r):
+        return False
+    return any(TIME in v.tags[j] for j in range(min(contact) + 1, r.stop))
+
+
 VETOES: dict[str, Callable[[View, range, tuple[int, ...]], bool]] = {
     "own": _own,
     "feature": _feature,
-    "malfunction": _has(MALFUNCTION),
+    "malfunction": _malfunction,
     "receive": _receive,
     "missing": _missing,
     "instead": _instead,
     "past": _past,
     "negated": _negated,
     "able": _able,
+    "time": _time,
 }
 
 

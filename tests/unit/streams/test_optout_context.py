@@ -111,3 +111,126 @@ def test_weaker_signs_are_possible_opt_outs(text: str) -> None:
 def test_a_slip_never_turns_a_word_into_context() -> None:
     # "es reich" is one letter from the exasperation "es reicht": context, never a typo target
     assert _outcome("Der Bericht ist es reich an Details.") is None
+
+
+# --------------------------------------------------------------------------- dev round 6
+# Cases of the kinds dev round 6 taught (see ``optout_corpus/dev_round6.py``), written afresh.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a time after the contact verb: when to call, not whether
+        "Don't ring me after 6pm please, I'm driving home then.",
+        "No me llamen antes de las nueve, trabajo de noche.",
+        "Bel me niet voor 10 uur, dan slaap ik nog.",
+        "Rufen Sie mich bitte nicht vor 9 Uhr an.",
+        "Ne m'appelez pas avant midi, je suis en réunion.",
+    ],
+)
+def test_round6_context_makes_a_match_ordinary(text: str) -> None:
+    assert not _suppresses(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "any more" or a mail noun: still a refusal, whatever the time
+        "Don't call me again, before or after lunch.",
+        "Please don't send me newsletters until I ask for them.",
+        "No me llamen hasta nuevo aviso.",
+    ],
+)
+def test_round6_requests_are_still_suppressing(text: str) -> None:
+    assert _suppresses(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # filler between the words of a request does not widen it past its window
+        "Please remove, if you would be so kind, the address ops@example.org from all of your lists.",
+        "Quiten por favor a mi madre de todas y cada una de sus listas.",
+        # "baja <qualifier> de": a request, like "baja de"
+        "Baja definitiva de todos los envíos.",
+    ],
+)
+def test_round6_filler_does_not_count(text: str) -> None:
+    assert _suppresses(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Way too many promo emails from you lately.",  # mail by the volume
+        "Ich werde mit Eurer Werbung regelrecht bombardiert.",
+        "Recibo demasiadas ofertas suyas.",
+        "How long are you going to keep emailing me?",  # how long ... keep ... contact
+        "Jusqu'à quand allez-vous continuer à m'écrire ?",
+        "Honestly, this is beyond a joke.",  # exasperation with no noun
+        "Jullie maken me stapelgek.",
+    ],
+)
+def test_round6_weaker_signs_are_possible_opt_outs(text: str) -> None:
+    assert _outcome(text) is Outcome.POSSIBLE_OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Take us of your list please.",  # "of" for "off"
+        "Lose my details, thanks.",
+        "The agent noted that he asked to be removed from the promotions.",  # asked, not wants
+    ],
+)
+def test_round6_requests_are_opt_outs(text: str) -> None:
+    assert _outcome(text) is Outcome.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "On reçoit trop de notifications de sauvegarde par mail.",  # mail only names the channel
+        "I get too many alert emails from the console, can I reduce them?",
+        "This is driving me crazy, the scan never finishes.",
+        "¿Hasta cuándo dura la oferta especial?",
+        "How long will the discount last?",
+    ],
+)
+def test_round6_volume_and_exasperation_about_features_are_ordinary(text: str) -> None:
+    assert not _suppresses(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "porfa q dejen d mandarme correos",  # chat spellings are read as the words they stand for
+        "k wil n keer voorgoed van die lijst af",
+        "arretez de menvoyer des pubs pr tt le monde merci",
+        "Bitte schickt's ma koa Werbung mehr.",
+        "pls stop sending u r emails",
+        "No me emvien mas ofertas.",  # Spanish "m" before "b"/"v", "b" for "v"
+        "Spare us the newsletter, please.",  # "spare me" is a stop
+        "Bespaar me die reclame.",
+        "Get it off your mailing list so that we stop getting bounces.",  # purpose, not a fault
+        "Haal dit adres van jullie lijst zodat we geen foutmeldingen meer krijgen.",
+        "Kunde lehnt weitere Werbeanrufe ab.",  # a refusal with "further"
+    ],
+)
+def test_round6b_requests_suppress(text: str) -> None:
+    assert _suppresses(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Leider müssen wir Ihr Angebot ablehnen.",  # declining a quote
+        "We refuse your offer, it is too expensive.",
+        "De app weigert de mail te versturen.",  # a program refusing, not a person
+        "k heb n vraag over mn factuur",  # chat spelling, ordinary question
+        "Spare me the details, just fix the bug.",
+        "Stuur de factuur opnieuw zodat ik kan betalen.",
+    ],
+)
+def test_round6b_ordinary(text: str) -> None:
+    assert not _suppresses(text)

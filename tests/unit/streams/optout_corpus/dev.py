@@ -14,11 +14,11 @@ Each entry is ``(language, text)`` with an ISO 639-1 language code.
 
 How it was built, so the numbers can be read correctly: the first block of each list was
 written before any rule existed. Rules were then written and reached 100 % recall on it, which
-says little, because the rules were written with those phrasings in view. So five further
+says little, because the rules were written with those phrasings in view. So six further
 "held-out" rounds of fresh phrasings were written, each one *after* the rules of the moment,
 measured blind (figures in the section comments below), then used to generalise the rules and
-merged here (round 5 lives in ``dev_round5``). The blind figures (57 %, 75 %, 67 %, 78 %,
-87.7 % recall; 0-8 % false positives) are the
+merged here (rounds 5 and 6 live in ``dev_round5`` and ``dev_round6``). The blind figures
+(57 %, 75 %, 67 %, 78 %, 87.7 %, 90.7 % recall; 0-8 % false positives) are the
 honest estimate of how the rules do on phrasings nobody has seen yet; the recall printed by the
 tests over this whole corpus is a regression check, not an accuracy claim.
 """
@@ -2146,3 +2146,19 @@ from tests.unit.streams.optout_corpus import dev_round5 as _round5  # noqa: E402
 OPT_OUT += _round5.OPT_OUT
 ORDINARY += _round5.ORDINARY
 RESUBSCRIBE += _round5.RESUBSCRIBE
+
+# ---------------------------------------------------------------- issue 8, round 6
+# Written after the third held-out result (recall 94.7 %; es 91.7, nl 94.0, en 95.2 weakest),
+# without reading which held-out messages miss; weighted to Spanish, Dutch and English. Measured
+# blind before any rule was changed for it: recall 146/161 = 90.7 % (es 38/43, en 27/32,
+# nl 32/35, fr 26/26, de 23/25), false positives 4/102 = 3.9 %, re-subscribe suppressed 0/12.
+# Then developed on. A second batch written after that, measured blind against those rules:
+# recall 71/78 = 91.0 % (es 20/22, nl 15/18, en 17/18, fr 10/10, de 9/10), false positives
+# 0/33, re-subscribe suppressed 0/3; then developed on too. Kept in its own module (see its
+# docstring for what it covers).
+
+from tests.unit.streams.optout_corpus import dev_round6 as _round6  # noqa: E402
+
+OPT_OUT += _round6.OPT_OUT
+ORDINARY += _round6.ORDINARY
+RESUBSCRIBE += _round6.RESUBSCRIBE
