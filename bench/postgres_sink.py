@@ -4,6 +4,7 @@ import time
 from typing import Any
 
 import psycopg
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 from psycopg import sql
 
 from bench.constants import SINK_MAX_S, SINK_TOPICS
@@ -12,6 +13,9 @@ from bench.errors import BenchError
 from bench.state import Bench
 from bench.stats import figure, per_second, rate_text
 from bench.watcher import metric_total
+from schemas.positions import position
+
+TAIL_RECORDS = 100  # read back this far to find a partition's last readable record
 
 
 def sink_catch_up(bench: Bench) -> dict[str, Any]:
@@ -21,8 +25,7 @@ def sink_catch_up(bench: Bench) -> dict[str, Any]:
     as the rows, so a position is the moment its rows became visible; rows are counted once
     at the end (count(*) every tick would compete with the sink for PostgreSQL).
     """
-    targets = {(bench.settings.topic(t), p): h for t in SINK_TOPICS
-               for p, h in bench.end_offsets(t).items()}
+    targets = readable_ends(bench, [bench.settings.topic(t) for t in SINK_TOPICS])
     total = sum(targets.values())
     with psycopg.connect(bench.infra.database_url, autocommit=True) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(
@@ -89,6 +92,48 @@ def sink_catch_up(bench: Bench) -> dict[str, Any]:
         "first_to_last_s": round(span, 2),
         "peak_rss_mib": round(peak, 1) if peak else None,
     }
+
+
+def readable_ends(bench: Bench, topics: list[str]) -> dict[tuple[str, int], int]:
+    """Per partition, the offset after the last record a `read_committed` reader gets.
+
+    Why not the end offset: a transactional topic ends with a commit marker, which no reader
+    is handed, so a sink that has written everything stores `last record + 1`, one short of
+    the end. Compared with end offsets, every transactional partition looked one record
+    behind and the phase waited out `SINK_MAX_S` ("partial", 24 records unwritten, at 50k).
+    The tail of each partition is read back to find its last record; a partition whose tail
+    holds none (aborted transactions only) keeps its end offset.
+    """
+    consumer = Consumer(bench.settings.to_librdkafka(**{
+        "group.id": "bench-readable-ends", "enable.auto.commit": False,
+        "enable.partition.eof": True, "isolation.level": "read_committed"}))
+    try:
+        ends: dict[tuple[str, int], int] = {}
+        tps = []
+        for topic in topics:
+            for p in range(bench.settings.partitions):
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                ends[(topic, p)] = high
+                if high > low:
+                    tps.append(TopicPartition(topic, p, max(low, high - TAIL_RECORDS)))
+        consumer.assign(tps)
+        open_ = {(tp.topic, tp.partition) for tp in tps}
+        last: dict[tuple[str, int], int] = {}
+        deadline = time.monotonic() + 60
+        while open_ and time.monotonic() < deadline:
+            for m in consumer.consume(500, timeout=1.0):
+                err = m.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        open_.discard(position(m)[:2])  # an EOF event carries its position
+                    continue
+                topic, partition, offset = position(m)
+                last[(topic, partition)] = offset + 1
+        if open_:
+            raise BenchError(f"could not read the tail of {len(open_)} partitions")
+        return {tp: last.get(tp, end) for tp, end in ends.items()}
+    finally:
+        consumer.close()
 
 
 def _rows_written(bench: Bench, name: str) -> int:
