@@ -179,7 +179,12 @@ listen_addresses = '127.0.0.1'
 port = $LOCAL_PG_PORT
 unix_socket_directories = '$LOCAL_PG_DIR'
 unix_socket_permissions = 0700
-shared_buffers = 128MB
+# Sized for the bench's million contacts: at 128MB and the default 1GB of WAL, a sink catch-up
+# was checkpointing every few seconds (20 requested checkpoints, 2M buffers written by the
+# backends themselves), and each checkpoint makes the next write of every page a full-page image
+shared_buffers = 1GB
+max_wal_size = 8GB
+checkpoint_timeout = 15min
 fsync = on
 password_encryption = 'scram-sha-256'
 EOF
