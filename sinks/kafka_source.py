@@ -12,9 +12,11 @@ supervisor; a fatal Kafka error raises at once: a sink must never look alive whi
 
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import FrameType
 from typing import TypeVar
 
@@ -30,6 +32,7 @@ log = logging.getLogger("consent.sinks")
 BatchHandler = Callable[[psycopg.Connection, list[Message]], None]
 Connect = Callable[[], psycopg.Connection]
 T = TypeVar("T")
+P = TypeVar("P")
 
 
 def install_stop_handlers(stop: threading.Event) -> None:
@@ -59,6 +62,7 @@ class TrackedConsumer:
         self.consumed = 0
         self._fatal: KafkaError | None = None
         self._on_assigned = on_assigned
+        self._rebalanced = False
         self.report_lag = LagReporter(self.consumer, on_lag)
 
     def _fresh_connection(self) -> psycopg.Connection:
@@ -73,6 +77,7 @@ class TrackedConsumer:
         log.warning("%s: Kafka client error: %s", self.name, err)
 
     def on_assign(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
+        self._rebalanced = True
         stored = self._with_retry(lambda: self._positions())
         for tp in tps:
             if (tp.topic, tp.partition) in stored:
@@ -152,8 +157,12 @@ class TrackedConsumer:
                 log.warning("%s: consumer error on %s: %s", self.name, m.topic(), err)
         return good
 
+    def on_revoke(self, _consumer: Consumer, _tps: list[TopicPartition]) -> None:
+        self._rebalanced = True
+
     def subscribe(self) -> None:
-        self.consumer.subscribe(self.topics, on_assign=self.on_assign)
+        self.consumer.subscribe(self.topics, on_assign=self.on_assign, on_revoke=self.on_revoke,
+                                on_lost=self.on_revoke)
 
     def run(self, handler: BatchHandler, stop: threading.Event) -> None:
         self.subscribe()
@@ -166,6 +175,60 @@ class TrackedConsumer:
                 self.consumer.commit(asynchronous=True)
         finally:
             self.close()
+
+    def run_pipelined(self, prepare: Callable[[list[Message]], P],
+                      write: Callable[[psycopg.Connection, list[Message], P], None],
+                      stop: threading.Event) -> None:
+        """`run`, with each batch prepared (parsed, encoded) on a worker thread while the batch
+        before it is written.
+
+        Why: a sink catching up spent about half its time waiting for PostgreSQL and the other
+        half in Python parsing the next records; the wait releases the GIL, so the two overlap.
+        What keeps it exact: a batch is written in the same transaction as its positions, as
+        in `run`; if some of its records were already stored (a replay), the rest is prepared
+        again, so nothing is applied twice; and a batch polled before a rebalance is dropped
+        unwritten, because the partitions may be someone else's now and the assignment seeks
+        every partition back to its stored position anyway.
+        """
+        self.subscribe()
+        # each PostgreSQL round trip ends with the writing thread asking for the GIL back; at
+        # the default 5 ms switch interval it waited behind the worker that long every time
+        sys.setswitchinterval(0.0005)
+        pool = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-prepare")
+        pending: tuple[list[Message], Future[P]] | None = None
+        try:
+            while True:
+                msgs: list[Message] = []
+                if not stop.is_set():
+                    self._rebalanced = False
+                    # with a batch in hand, take only what is already fetched: it must not wait
+                    msgs = self.poll_batch(0 if pending is not None else 0.5)
+                    if self._rebalanced and pending is not None:
+                        log.info("%s: rebalanced; a prepared batch is dropped and re-read",
+                                 self.name)
+                        pending[1].result()  # let the worker finish before anything else
+                        pending = None
+                following = (msgs, pool.submit(prepare, msgs)) if msgs else None
+                if pending is not None:
+                    self._write_prepared(pending[0], pending[1].result(), prepare, write)
+                pending = following
+                if pending is None and stop.is_set():
+                    break
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self.close()
+
+    def _write_prepared(self, batch: list[Message], prepared: P,
+                        prepare: Callable[[list[Message]], P],
+                        write: Callable[[psycopg.Connection, list[Message], P], None]) -> None:
+        def handler(conn: psycopg.Connection, fresh: list[Message]) -> None:
+            # `fresh` keeps the batch's order, so the same length means the same records
+            write(conn, fresh, prepared if len(fresh) == len(batch) else prepare(fresh))
+
+        self.consumed += self.process(batch, handler)
+        self.consumer.commit(offsets=[TopicPartition(t, p, o)
+                                      for (t, p), o in next_offsets(batch).items()],
+                             asynchronous=True)
 
     def close(self) -> None:
         try:

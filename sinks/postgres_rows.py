@@ -6,8 +6,9 @@ net effect per contact profile need to reach the database, and one INSERT cannot
 twice anyway.
 
 Why sanitise: PostgreSQL refuses a NUL character in text, and one such record used to stop the
-sink for good. NULs become U+FFFD (the replacement character) in every stored string; anything
-else PostgreSQL refuses is isolated per record by the sink (`postgres_sink`).
+sink for good. NULs become U+FFFD (the replacement character) in every stored string (here for
+what is inserted row by row, in `copy_text` for what is copied); anything else PostgreSQL
+refuses is isolated per record by the sink (`postgres_sink`).
 """
 
 from dataclasses import dataclass, field
@@ -100,6 +101,8 @@ class Rows:
     resolutions: list[tuple[Any, ...]] = field(default_factory=list)
     disclosures: list[tuple[Any, ...]] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    # COPY payloads of the big staging tables, built ahead by `postgres_copy.stage`
+    staged: dict[str, bytes] = field(default_factory=dict)
 
     def count(self) -> int:
         return (len(self.ledger) + len(self.current) + len(self.decisions) + len(self.erasures)
@@ -126,10 +129,11 @@ def _add(rows: Rows, base: str, m: Message) -> None:
     value = m.value()
     if base == CONSENT_CHANGES:
         c = ConsentChange.model_validate_json(value or b"")
-        rows.ledger.append(cleaned((
+        # COPY rows (ledger, current, decisions) are not cleaned here: `copy_text` does it
+        rows.ledger.append((
             c.contact_key, c.event_id, c.event_type, c.source, c.occurred_at, c.processed_at,
             c.policy_version, c.scope, c.action, c.applied, c.rule,
-            orjson.dumps({k: clean(v) for k, v in c.evidence.items()}).decode(), c.detected)))
+            orjson.dumps({k: clean(v) for k, v in c.evidence.items()}).decode(), c.detected))
         if c.scope == "erasure":
             rows.erasures.append(cleaned((c.contact_key, c.event_id,
                                           c.evidence.get("request_ref", ""), c.occurred_at)))
@@ -147,19 +151,21 @@ def _add(rows: Rows, base: str, m: Message) -> None:
                 [clean(x) for x in ev.get("categories", "").split(",") if x],
                 ev.get("export_sha256", ""))))
             return
+        # six rows per event share these: converted once, not once per row by `copy_text`
+        event_id, processed_at = str(c.event_id), c.processed_at.isoformat()
         for purpose, status in c.effective.items():
-            rows.current[(c.contact_key, purpose)] = cleaned((
-                c.contact_key, purpose, status, c.event_id, c.policy_version, c.processed_at))
+            rows.current[(c.contact_key, purpose)] = (
+                c.contact_key, purpose, status, event_id, c.policy_version, processed_at)
     elif base == MAIL_OUTBOX:
         o = OutboxRecord.model_validate_json(value or b"")
-        rows.decisions.append(cleaned((
+        rows.decisions.append((
             o.request_id, o.contact_key, o.purpose.value, "forwarded", None, None, False,
-            o.campaign, o.event_id, o.policy_version, o.requested_at, o.decided_at)))
+            o.campaign, o.event_id, o.policy_version, o.requested_at, o.decided_at))
     elif base == MAIL_SUPPRESSED:
         s = SuppressedRecord.model_validate_json(value or b"")
-        rows.decisions.append(cleaned((
+        rows.decisions.append((
             s.request_id, s.contact_key, s.purpose.value, "suppressed", s.reason, s.rule,
-            s.detected, s.campaign, s.event_id, s.policy_version, s.requested_at, s.decided_at)))
+            s.detected, s.campaign, s.event_id, s.policy_version, s.requested_at, s.decided_at))
     elif base == CONTACTS:
         key = (m.key() or b"").decode("ascii")
         if len(key) != 64:

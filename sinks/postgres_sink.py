@@ -27,7 +27,7 @@ from schemas.positions import position
 from schemas.processors import DestinationKind
 from sinks.db import connect
 from sinks.kafka_source import TrackedConsumer, install_stop_handlers
-from sinks.postgres_copy import prepare_session, write
+from sinks.postgres_copy import prepare_session, stage, write
 from sinks.postgres_rows import TOPICS, Failure, Rows, collect
 from sinks.settings import SinkSettings
 
@@ -61,7 +61,14 @@ class PostgresWriter:
         self._reviews_due = 0.0
 
     def __call__(self, conn: psycopg.Connection, msgs: list[Message]) -> None:
-        rows = collect(msgs, self.base)
+        self.write(conn, msgs, self.prepare(msgs))
+
+    def prepare(self, msgs: list[Message]) -> Rows:
+        """The batch's rows and COPY payloads; no connection: runs on the sink's worker thread."""
+        return stage(collect(msgs, self.base))
+
+    def write(self, conn: psycopg.Connection, msgs: list[Message], rows: Rows) -> None:
+        """Store a prepared batch inside the caller's transaction."""
         try:
             with conn.transaction():  # a savepoint inside the batch's transaction
                 write(conn, rows)
@@ -152,4 +159,5 @@ def run_postgres_sink(settings: SinkSettings, stop: threading.Event | None = Non
                              on_lag=lambda topic, n: metrics.lag.labels(
                                  CONSUMER_NAME, base.get(topic, "?")).set(n))
     log.info("postgres sink started")
-    source.run(PostgresWriter(settings, metrics), stop)
+    writer = PostgresWriter(settings, metrics)
+    source.run_pipelined(writer.prepare, writer.write, stop)

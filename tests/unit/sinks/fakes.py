@@ -38,11 +38,13 @@ class StandInCursor:
 
 
 class StandInCopy:
-    def __init__(self) -> None:
-        self.rows: list[tuple[Any, ...]] = []
+    """Keeps the COPY payload's lines, split into their fields (COPY text format)."""
 
-    def write_row(self, row: tuple[Any, ...]) -> None:
-        self.rows.append(tuple(row))
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, ...]] = []
+
+    def write(self, data: bytes) -> None:
+        self.rows += [tuple(line.split("\t")) for line in data.decode().splitlines()]
 
 
 class Rows:
@@ -60,7 +62,7 @@ class StandInConnection:
         self.fail = fail
         self.executed: list[str] = []
         self.many: list[tuple[str, list[tuple[Any, ...]]]] = []
-        self.copied: list[tuple[str, list[tuple[Any, ...]]]] = []
+        self.copied: list[tuple[str, list[tuple[str, ...]]]] = []
         self.closed = False
         self.commits = 0
 

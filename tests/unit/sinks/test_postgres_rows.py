@@ -6,6 +6,7 @@ from typing import Any
 
 from schemas.records import ConsentChange, ContactProfile, OutboxRecord
 from schemas.topics import CONSENT_CHANGES, CONTACTS, MAIL_OUTBOX
+from sinks.postgres_copy import stage
 from sinks.postgres_rows import Failure, collect
 from tests.unit.kafka_fakes import msg
 
@@ -41,8 +42,9 @@ def test_the_last_state_per_contact_and_purpose_wins_and_every_change_is_a_ledge
 def test_nul_characters_become_the_replacement_character() -> None:
     rows = collect([msg("p-consent-changes", 0, 0, change("allowed", T0, source="c\x00rm",
                                                            evidence={"span": "x\x00y"}))], BASE)
+    copied = stage(rows).staged["s_ledger"].decode()  # what COPY sends to PostgreSQL
+    assert "\tc\ufffdrm\t" in copied and "\x00" not in copied
     line = rows.ledger[0]
-    assert line[3] == "c\ufffdrm"
     assert "\\u0000" not in line[11] and "x\ufffdy" in line[11]
 
 
