@@ -2,7 +2,7 @@
 
 BENCH_PORTS = {"kafka_port": 9492, "controller_port": 9493, "pg_port": 54333}
 
-DEFAULT_REPEAT = 3  # throughput phases (send filter and pass-through) are repeated; median wins
+DEFAULT_REPEAT = 3  # throughput phases and the loaded latency are repeated; the median wins
 LATENCY_RATE = 5000.0  # offered load of the latency phase, requests/s (DESIGN.md)
 LATENCY_SECONDS = 20.0
 PACE_TICK_S = 0.002  # the latency phase offers its requests in ticks this long (still at `rate`)

@@ -10,7 +10,7 @@ from bench.constants import DECIDE_TIMEOUT_S, PACE_TICK_S
 from bench.contacts import contact_email
 from bench.display import progress_bars
 from bench.errors import BenchError
-from bench.opt_out_probes import PHASE, ProbeThread
+from bench.opt_out_probes import ProbeThread
 from bench.state import Bench
 from bench.stats import figure, per_second, percentile, rate_text
 from ops.supervisor import wait_until
@@ -74,7 +74,7 @@ def measure_latency(bench: Bench, phase: str, rate: float, seconds: float,
             probes.join(DECIDE_TIMEOUT_S)
             if probes.error is not None:
                 raise BenchError(f"opt-out probes failed: {probes.error}")
-            wait_until(lambda: bench.watcher.count(PHASE) >= len(probes.acked_at),
+            wait_until(lambda: bench.watcher.count(probes.phase) >= len(probes.acked_at),
                        DECIDE_TIMEOUT_S, "opt-out probe decisions", check=bench.check)
     seen = bench.watcher.of_phase(phase)
     lat = [seen[r].append_ms - sent_at[r] * 1000 for r in seen]

@@ -24,9 +24,10 @@ PHASE = "opt"
 
 
 class ProbeThread(threading.Thread):
-    def __init__(self, bench: Bench) -> None:
+    def __init__(self, bench: Bench, phase: str = PHASE) -> None:
         super().__init__(name="opt-out-probes", daemon=True)
         self.bench = bench
+        self.phase = phase
         self.candidates = [i for i in bench.rng.sample(range(bench.contacts),
                                                        min(bench.contacts, OPT_OUT_PROBES * 3))
                            if not opted_out_at_purchase(i)][:OPT_OUT_PROBES]
@@ -46,7 +47,7 @@ class ProbeThread(threading.Thread):
                 producer.send(make_event("preference.changed", {"email": email, "all": "withdrawn"},
                                          source="bench-preference-centre"))
                 producer.flush(30)
-                rid = f"{PHASE}-{k}"
+                rid = f"{self.phase}-{k}"
                 self.acked_at[rid] = time.time()
                 self.bench.mail_request(rid, email, Purpose.SPECIAL_OFFERS, producer=producer)
                 producer.flush(30)
@@ -57,7 +58,7 @@ class ProbeThread(threading.Thread):
             producer.close()
 
     def results(self) -> dict[str, Any]:
-        seen = self.bench.watcher.of_phase(PHASE)
+        seen = self.bench.watcher.of_phase(self.phase)
         by_probe = [seen[r].append_ms - self.acked_at[r] * 1000 for r in self.acked_at if r in seen]
         reasons = Counter(s.reason or "(forwarded)" for s in seen.values())
         return {

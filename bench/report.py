@@ -18,6 +18,16 @@ def _join(values: list[int | None]) -> str:
     return ", ".join(_fmt(x) for x in values)
 
 
+def _runs(result: dict[str, Any]) -> str:
+    n = len(result.get("runs", []))
+    return f"median of {n}: " if n > 1 else ""
+
+
+def _p99s(result: dict[str, Any]) -> str:
+    p99s = result.get("all_p99_ms", [])
+    return f"  (p99 of each run: {', '.join(str(p) for p in p99s)})" if len(p99s) > 1 else ""
+
+
 def _headline(doc: dict[str, Any]) -> list[tuple[str, str]]:
     sf, pt, lat, light = (doc["send_filter"], doc["passthrough"], doc["latency"],
                           doc["latency_light"])
@@ -42,10 +52,10 @@ def _headline(doc: dict[str, Any]) -> list[tuple[str, str]]:
          f"{light['p50_ms']} ms / {light['p99_ms']} ms"
          + (" (saturated, see notes)" if light["saturated"] else "")),
         (f"request → decision at {lat['offered_rate_per_s']:.0f} req/s, p50 / p99",
-         f"{lat['p50_ms']} ms / {lat['p99_ms']} ms"
-         + (" (saturated, see notes)" if lat["saturated"] else "")),
+         f"{_runs(lat)}{lat['p50_ms']} ms / {lat['p99_ms']} ms"
+         + (" (saturated, see notes)" if lat["saturated"] else "") + _p99s(lat)),
         (f"opt-out ack → suppressed at {lat['offered_rate_per_s']:.0f} req/s, p50 / p99",
-         f"{opt['p50_ms']} ms / {opt['p99_ms']} ms"),
+         f"{_runs(opt)}{opt['p50_ms']} ms / {opt['p99_ms']} ms" + _p99s(opt)),
         ("opt-out probes forwarded (must be 0)",
          f"{opt['forwarded_must_be_0']} of {opt['probes']}"),
         (f"consent backlog of {backlog['events']:,} events, worked through in",

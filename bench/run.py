@@ -36,7 +36,7 @@ from bench.report import print_results, write_results
 from bench.restore import restore_agent, restore_filter
 from bench.scratch import bench_topics, drop_schema
 from bench.state import Bench
-from bench.stats import figure, median
+from bench.stats import combine_runs, figure, median
 from bench.throughput import produce_requests, send_filter_run
 from bench.watcher import DecisionWatcher
 from ops.deployment import Deployment
@@ -49,7 +49,8 @@ DETECTION_TEXTS = [*OPT_OUT_TEXTS, *ORDINARY_TEXTS]
 
 
 def run_bench(contacts: int, requests: int, out_dir: str, repeat: int = DEFAULT_REPEAT) -> int:
-    """Run every phase once (throughput phases `repeat` times) and write the results files."""
+    """Run every phase once (throughput and loaded-latency phases `repeat` times) and write
+    the results files."""
     if contacts < OPT_OUT_PROBES or requests < 1 or repeat < 1:
         raise BenchError(f"need --contacts >= {OPT_OUT_PROBES}, --requests >= 1, repeat >= 1")
     logging.getLogger("consent.bench").setLevel(logging.INFO)
@@ -161,9 +162,15 @@ def _phases(bench: Bench, log_dir: Path) -> dict[str, Any]:
     bench.start_filter("latency")
     warm_up(bench)  # start-up (restores, first markers) is not latency
     light = measure_latency(bench, "light", LIGHT_RATE, LIGHT_SECONDS)
-    probes = ProbeThread(bench)
-    latency = measure_latency(bench, "load", LATENCY_RATE, LATENCY_SECONDS, probes=probes)
-    enforcement = probes.results()
+    load_runs, probe_runs = [], []
+    for r in range(1, bench.repeat + 1):
+        probes = ProbeThread(bench, phase=f"opt{r}")
+        load_runs.append(measure_latency(bench, f"load{r}", LATENCY_RATE, LATENCY_SECONDS,
+                                         probes=probes))
+        probe_runs.append(probes.results())
+        console.print(f"    run {r}/{bench.repeat}: request p99 {load_runs[-1]['p99_ms']} ms, "
+                      f"opt-out p99 {probe_runs[-1]['p99_ms']} ms")
+    latency, enforcement = combine_runs(load_runs), combine_runs(probe_runs)
     console.print(f"[bold]6/9 consent backlog[/bold] of {BACKLOG_EVENTS:,} events")
     backlog = work_through_backlog(bench)
     bench.stop_all()
