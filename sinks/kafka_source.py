@@ -2,7 +2,10 @@
 
 Kafka's own committed offsets are only a hint here: the `kafka_positions` row written with the
 data is the truth, and on assignment we seek to it. A crash anywhere therefore either loses the
-whole batch (re-read) or keeps it with its position (skipped on re-read), never half.
+whole batch (re-read) or keeps it with its position (skipped on re-read), never half. Where no
+row exists, each consumer says where to start (`unstored`): the PostgreSQL sink from the
+beginning (its writes are idempotent, and an empty schema means nothing is stored), the mailer
+from the group's committed offset (an empty `mail_sends` must not mean "mail the outbox again").
 
 Error sites (README, "Guarantees"): a record the handler cannot use is the handler's to record
 as a failure; PostgreSQL unreachable or the connection lost is retried with backoff on a fresh
@@ -21,7 +24,7 @@ from types import FrameType
 from typing import TypeVar
 
 import psycopg
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, Message, TopicPartition
 
 from schemas.positions import LagReporter, next_offsets, position
 from sinks.exceptions import DatabaseError, SinkError
@@ -49,7 +52,11 @@ class TrackedConsumer:
     def __init__(self, settings: SinkSettings, name: str, topics: list[str],
                  connect: Connect, on_connect: Callable[[psycopg.Connection], None] | None = None,
                  on_assigned: Callable[[list[TopicPartition]], None] | None = None,
-                 on_lag: Callable[[str, int], None] | None = None) -> None:
+                 on_lag: Callable[[str, int], None] | None = None,
+                 unstored: int = OFFSET_INVALID) -> None:
+        """`unstored`: where a partition with no stored position starts. The default follows
+        the group's committed offset (a hint); OFFSET_BEGINNING re-reads the partition, for a
+        sink whose writes are idempotent and whose database may have been rebuilt empty."""
         self.name = name
         self._connect = connect
         self._on_connect = on_connect
@@ -62,6 +69,7 @@ class TrackedConsumer:
         self.consumed = 0
         self._fatal: KafkaError | None = None
         self._on_assigned = on_assigned
+        self._unstored = unstored
         self._rebalanced = False
         self.report_lag = LagReporter(self.consumer, on_lag)
 
@@ -80,8 +88,7 @@ class TrackedConsumer:
         self._rebalanced = True
         stored = self._with_retry(lambda: self._positions())
         for tp in tps:
-            if (tp.topic, tp.partition) in stored:
-                tp.offset = stored[(tp.topic, tp.partition)]
+            tp.offset = stored.get((tp.topic, tp.partition), self._unstored)
         consumer.assign(tps)
         if self._on_assigned is not None:
             self._on_assigned(tps)

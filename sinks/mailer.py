@@ -244,6 +244,8 @@ async def _run(settings: SinkSettings, stop: threading.Event) -> None:
     mailer = Mailer(settings)
     serve(mailer.metrics.registry, settings.metrics_port, "mailer", settings.metrics_host)
     check = SendCheck(settings, settings.group_id(CONSUMER_NAME))
+    # no `unstored=OFFSET_BEGINNING` here, unlike the PostgreSQL sink: with `mail_sends` empty
+    # (a rebuilt database) reading the outbox from its start would mail it all again
     source = TrackedConsumer(settings, CONSUMER_NAME, ["mail-outbox"], lambda: connect(settings),
                              on_assigned=check.on_assign,
                              on_lag=lambda _topic, n: mailer.metrics.lag.set(n))

@@ -19,7 +19,7 @@ import threading
 import time
 
 import psycopg
-from confluent_kafka import Message
+from confluent_kafka import OFFSET_BEGINNING, Message
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from schemas.metrics_endpoint import serve
@@ -157,7 +157,10 @@ def run_postgres_sink(settings: SinkSettings, stop: threading.Event | None = Non
     source = TrackedConsumer(settings, CONSUMER_NAME, TOPICS, lambda: connect(settings),
                              on_connect=prepare_session,
                              on_lag=lambda topic, n: metrics.lag.labels(
-                                 CONSUMER_NAME, base.get(topic, "?")).set(n))
+                                 CONSUMER_NAME, base.get(topic, "?")).set(n),
+                             # no stored position means nothing of that partition is stored
+                             # (a schema rebuilt empty), whatever the group committed before
+                             unstored=OFFSET_BEGINNING)
     log.info("postgres sink started")
     writer = PostgresWriter(settings, metrics)
     source.run_pipelined(writer.prepare, writer.write, stop)

@@ -4,7 +4,7 @@ import threading
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from sinks import kafka_source
 from sinks.exceptions import DatabaseError, SinkError
@@ -55,6 +55,16 @@ def test_on_assignment_it_seeks_to_the_stored_positions(monkeypatch: pytest.Monk
     source.on_assign(consumer, [TopicPartition("t", 0), TopicPartition("t", 1)])
     assert [(tp.partition, tp.offset) for tp in consumer.assigned] == [(0, 42), (1, -1001)]
     assert len(assigned) == 1
+
+
+def test_a_partition_with_no_stored_position_starts_where_the_sink_says(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tracked(monkeypatch, StandInConnection({(NAME, "t", 0): 42}),
+                     unstored=OFFSET_BEGINNING)
+    source.on_assign(source.consumer, [TopicPartition("t", 0), TopicPartition("t", 1)])
+    # t:1 has nothing stored: read from the start, not from what the group committed
+    assert [(tp.partition, tp.offset) for tp in source.consumer.assigned] == [
+        (0, 42), (1, OFFSET_BEGINNING)]
 
 
 def test_a_lost_connection_is_retried_on_a_fresh_one(monkeypatch: pytest.MonkeyPatch,
