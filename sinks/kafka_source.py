@@ -15,7 +15,6 @@ supervisor; a fatal Kafka error raises at once: a sink must never look alive whi
 
 import logging
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -198,9 +197,6 @@ class TrackedConsumer:
         every partition back to its stored position anyway.
         """
         self.subscribe()
-        # each PostgreSQL round trip ends with the writing thread asking for the GIL back; at
-        # the default 5 ms switch interval it waited behind the worker that long every time
-        sys.setswitchinterval(0.0005)
         pool = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-prepare")
         pending: tuple[list[Message], Future[P]] | None = None
         try:

@@ -15,6 +15,7 @@ Each site has a counter (`SinkMetrics`).
 """
 
 import logging
+import sys
 import threading
 import time
 
@@ -59,9 +60,6 @@ class PostgresWriter:
         self.metrics = metrics or SinkMetrics()
         self.rejected = 0
         self._reviews_due = 0.0
-
-    def __call__(self, conn: psycopg.Connection, msgs: list[Message]) -> None:
-        self.write(conn, msgs, self.prepare(msgs))
 
     def prepare(self, msgs: list[Message]) -> Rows:
         """The batch's rows and COPY payloads; no connection: runs on the sink's worker thread."""
@@ -162,5 +160,8 @@ def run_postgres_sink(settings: SinkSettings, stop: threading.Event | None = Non
                              # (a schema rebuilt empty), whatever the group committed before
                              unstored=OFFSET_BEGINNING)
     log.info("postgres sink started")
+    # each PostgreSQL round trip ends with the writing thread asking for the GIL back; at the
+    # default 5 ms switch interval it waited behind the preparing thread that long every time
+    sys.setswitchinterval(0.0005)
     writer = PostgresWriter(settings, metrics)
     source.run_pipelined(writer.prepare, writer.write, stop)
