@@ -134,3 +134,49 @@ def test_requests_as_our_producers_write_them_take_the_fast_path() -> None:
         assert fast == _model(raw)
         assert fast.email == "jane.doe@example.com"
         assert str(uuid.UUID(fast.event_id)) == fast.event_id
+
+
+def _plain_request() -> bytes:
+    event = make_event("mail.requested", {
+        "request_id": "r-1", "email": "jane@example.com", "purpose": "special_offers",
+        "subject": "Offer", "body": "Hello", "campaign": "winter"}, source="crm",
+        occurred_at=datetime(2026, 12, 4, 3, 16, 17, tzinfo=UTC))
+    return json.dumps(event).encode()
+
+
+PLAIN = _plain_request()
+DATA_AT = PLAIN.index(b'"data": {') + len(b'"data": {')
+SPELLINGS = {
+    # the parsers must agree on what a byte string says, not only on what a document holds
+    "duplicate key, valid last": PLAIN.replace(b'"source": "crm"', b'"source": 5, "source": "crm"'),
+    "duplicate key, invalid last": PLAIN.replace(b'"source": "crm"', b'"source": "crm", "source": 5'),
+    "duplicate data key": PLAIN[:DATA_AT] + b'"purpose": "newsletter", ' + PLAIN[DATA_AT:],
+    "escaped NUL": PLAIN.replace(b'"Offer"', b'"Off\\u0000er"'),
+    "escaped line separator": PLAIN.replace(b'"Offer"', b'"Off\\u2028er"'),
+    "escaped letters": PLAIN.replace(b'"special_offers"', b'"special\\u005foffers"'),
+    "escaped type": PLAIN.replace(b'"mail.requested"', b'"mail\\u002erequested"'),
+    "lone surrogate": PLAIN.replace(b'"Offer"', b'"Off\\ud800er"'),
+    "surrogate pair": PLAIN.replace(b'"Offer"', b'"Off\\ud83d\\ude00er"'),
+    "raw surrogate bytes": PLAIN.replace(b'"Offer"', b'"Off\xed\xa0\x80er"'),
+    "invalid UTF-8": PLAIN.replace(b'"Offer"', b'"Off\xffer"'),
+    "byte order mark": b"\xef\xbb\xbf" + PLAIN,
+    "surrounding space": b" \n" + PLAIN + b"\t ",
+    "trailing data": PLAIN + b"{}",
+    "two documents": PLAIN + PLAIN,
+    "truncated": PLAIN[:-1],
+    "big number in data": PLAIN[:DATA_AT] + b'"n": 123456789012345678901234567890, ' + PLAIN[DATA_AT:],
+    "NaN in data": PLAIN[:DATA_AT] + b'"n": NaN, ' + PLAIN[DATA_AT:],
+    "null campaign": PLAIN.replace(b'"winter"', b"null"),
+    "empty": b"",
+    "null": b"null",
+}
+
+
+@pytest.mark.parametrize("raw", SPELLINGS.values(), ids=SPELLINGS.keys())
+def test_byte_spellings_get_the_models_answer(raw: bytes) -> None:
+    _agree(raw)
+
+
+def test_the_plain_request_of_the_spellings_takes_the_fast_path() -> None:
+    """So each spelling above differs from a request the fast path serves by that spelling only."""
+    assert _plain(PLAIN) is not None
