@@ -103,6 +103,12 @@ class TransactionalLoop:
             # sending each partition's outputs as one request at commit time instead of many
             # small ones cut the broker's CPU per decision by a quarter (bench, 2 cores)
             "linger.ms": 1000,
+            # a transaction begun right after the last commit is often answered "concurrent
+            # transactions" while the broker still writes the last one's markers; librdkafka
+            # retried after its default 100 ms, which put 100-125 ms stalls in
+            # send_offsets_to_transaction for both processors (the opt-out p99). The Java client
+            # retries these after 20 ms; later retries still back off exponentially.
+            "retry.backoff.ms": 10,
             "queue.buffering.max.messages": 200_000,
             "error_cb": self._client_error,
             **(producer_extra or {})}))
