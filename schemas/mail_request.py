@@ -59,7 +59,7 @@ class _Data(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     email: Annotated[str, msgspec.Meta(max_length=MAX_EMAIL_CHARS)]
     purpose: Purpose
     subject: Annotated[str, msgspec.Meta(max_length=MAX_SUBJECT_CHARS)]
-    body: Annotated[str, msgspec.Meta(max_length=MAX_BODY_CHARS)]  # (MAX_EVENT_BYTES bounds it today)
+    body: Annotated[str, msgspec.Meta(max_length=MAX_BODY_CHARS)]  # (MAX_STRING_CHARS binds first)
     campaign: _Ident | None = None
 
 
