@@ -53,19 +53,19 @@ class Output:
                  partition: int | None = None,
                  on_delivery: Callable[[KafkaError | None, Message], None] | None = None
                  ) -> None:
-        if partition is None and on_delivery is None:  # the send filter's path: every request
-            try:
-                self._producer.produce(topic, value, key)
-                self.count += 1
-                return
-            except BufferError:
-                pass  # drained below
-        kw: dict[str, Any] = {} if partition is None else {"partition": partition}
+        # the send filter's path (one produce per request) passes no keyword arguments
+        plain = partition is None and on_delivery is None
+        kw: dict[str, Any] = {}
+        if partition is not None:
+            kw["partition"] = partition
         if on_delivery is not None:
             kw["on_delivery"] = on_delivery
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, **kw)
+                if plain:
+                    self._producer.produce(topic, value, key)
+                else:
+                    self._producer.produce(topic, value=value, key=key, **kw)
                 break
             except BufferError:
                 self._producer.poll(0.01)

@@ -202,6 +202,11 @@ def test_output_drains_a_full_queue_instead_of_failing() -> None:
     assert producer.produced == [("t", b"k", b"v", {"partition": 3})]
     assert producer.steps == ["poll", "poll"]
     assert out.count == 1
+    producer.buffer_errors = 1  # the send filter's path, without keyword arguments, too
+    out("t", b"k2", b"v2")
+    assert producer.produced[-1] == ("t", b"k2", b"v2", {})
+    assert producer.steps == ["poll", "poll", "poll"]
+    assert out.count == 2
 
 
 def test_lag_goes_to_the_callback(monkeypatch: pytest.MonkeyPatch) -> None:
