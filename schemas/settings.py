@@ -62,6 +62,10 @@ class ClientSettings(BaseSettings):
         description="address /metrics listens on: loopback by default, so nothing outside the "
         "machine sees it; a container sets `0.0.0.0` (or its pod IP) so Prometheus and the "
         "orchestrator's probes can reach it")
+    session_timeout_s: float = Field(
+        default=10.0, ge=6, description="consumer-group session timeout of every consumer: how "
+        "soon a crashed process's partitions move to a live one, or to its own restart (the "
+        "client's default, 45 s, held a restarted sink's partitions that long)")
     kafka_client_config: Path | None = Field(
         default=None, description="librdkafka properties file with this principal's connection "
         "settings (bootstrap, SASL, TLS); its bootstrap.servers wins over kafka_bootstrap")
@@ -163,7 +167,8 @@ class ClientSettings(BaseSettings):
         return f"{self.topic_prefix}{name}"
 
     def consumer_config(self, group: str, **extra: Any) -> dict[str, Any]:
-        """Manual commits, from the beginning, and never a record of an aborted transaction.
+        """Manual commits, from the beginning, never a record of an aborted transaction, and
+        the session timeout of these settings.
 
         `group` is used as it is: callers name it with `group_id` or the app id.
         """
@@ -172,6 +177,7 @@ class ClientSettings(BaseSettings):
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
+            "session.timeout.ms": round(self.session_timeout_s * 1000),
             **extra,
         })
 

@@ -24,9 +24,6 @@ class StreamSettings(ClientSettings):
     event_time_skew_s: float = Field(
         default=300.0, ge=0, description="how far an event's occurred_at may be ahead of the "
         "broker's append time before it is clamped to the append time")
-    session_timeout_s: float = Field(
-        default=10.0, ge=6, description="consumer-group session timeout: how soon a crashed "
-        "processor's partitions move to a live one")
     process_id: str = Field(
         default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9._-]{1,100}$",
         description="stable name of this process among its peers (pod name, `filter-1`): its "

@@ -121,8 +121,7 @@ def _loop(settings: StreamSettings, metrics: StreamMetrics, role: str, handler: 
         process_id=settings.process_id, transaction_timeout_s=settings.transaction_timeout_s,
         batch_size=batch_size,
         on_transaction=metrics.transaction_seconds.labels(role).observe,
-        on_lag=lambda topic, n: metrics.lag.labels(role, _base(settings, topic)).set(n),
-        consumer_extra={"session.timeout.ms": int(settings.session_timeout_s * 1000)})
+        on_lag=lambda topic, n: metrics.lag.labels(role, _base(settings, topic)).set(n))
 
 
 def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None

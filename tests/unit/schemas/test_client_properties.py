@@ -129,7 +129,21 @@ def test_unset_keeps_every_method_as_it_was(clean_env: pytest.MonkeyPatch) -> No
     assert s.bootstrap_servers == "127.0.0.1:9092"
     assert _without_logger(s.consumer_config("g")) == {
         "bootstrap.servers": "127.0.0.1:9092", "group.id": "g", "enable.auto.commit": False,
-        "auto.offset.reset": "earliest", "isolation.level": "read_committed"}
+        "auto.offset.reset": "earliest", "isolation.level": "read_committed",
+        "session.timeout.ms": 10_000}
+
+
+def test_every_consumer_gets_the_session_timeout_setting(clean_env: pytest.MonkeyPatch) -> None:
+    """The sinks used librdkafka's 45 s: a restarted mailer waited that long for its own
+    partitions while its dead predecessor still held them."""
+    from sinks.settings import SinkSettings
+
+    assert SinkSettings().consumer_config("mailer")["session.timeout.ms"] == 10_000
+    clean_env.setenv("CONSENT_SESSION_TIMEOUT_S", "7.5")
+    for settings in (SinkSettings(), StreamSettings(), ClientSettings()):
+        assert settings.consumer_config("g")["session.timeout.ms"] == 7_500
+    assert SinkSettings().consumer_config("g", **{"session.timeout.ms": 6000})[
+        "session.timeout.ms"] == 6000  # a caller may still choose its own
 
 
 def test_secrets_are_not_in_repr_str_dump_or_logs(
