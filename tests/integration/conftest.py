@@ -4,6 +4,7 @@ They never skip: if the servers cannot start, the session errors loudly. Each pi
 its own topic prefix, app id and database schema, so tests do not see each other's data.
 """
 
+import functools
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,19 +33,26 @@ def infra() -> Iterator[LocalInfra]:
         yield running
 
 
-@pytest.fixture(scope="session")
-def make_pipeline(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
-                  ) -> Iterator[Callable[..., Pipeline]]:
-    """Factory: a fresh pipeline with its own topics/schema; all stopped at session end."""
-    stacks: list[tuple[Components, CaptureServer]] = []
-    pipelines: list[Pipeline] = []
+class _Pipelines:
+    """Builds pipelines on the session's servers and stops them in groups.
 
-    def factory(components: tuple[str, ...] = ("worker", "filter", "postgres", "mailer"),
-                extra_env: dict[str, str] | None = None,
-                settings_env: dict[str, str] | None = None) -> Pipeline:
+    A pipeline that is left running after its tests keeps four processes polling the broker;
+    by the end of a session two dozen of them took most of this 2-core machine and made the
+    later files several times slower. So each test file's pipelines stop when the file ends;
+    only the shared `pipeline` lives for the whole session.
+    """
+
+    def __init__(self, infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.infra = infra
+        self.tmp_path_factory = tmp_path_factory
+
+    def build(self, started: list[Pipeline],
+              components: tuple[str, ...] = ("worker", "filter", "postgres", "mailer"),
+              extra_env: dict[str, str] | None = None,
+              settings_env: dict[str, str] | None = None) -> Pipeline:
         """`settings_env`: `CONSENT_*` settings of the deployment itself (setup included)."""
         tag = uuid.uuid4().hex[:8]
-        deployment = Deployment(infra, prefix=f"t{tag}-", app_id=f"t{tag}-consent",
+        deployment = Deployment(self.infra, prefix=f"t{tag}-", app_id=f"t{tag}-consent",
                                 db_schema=f"t_{tag}",
                                 data_dir=REPO_ROOT / ".local" / TEST_INSTANCE / "worker" / tag,
                                 settings_env=dict(settings_env or {}))
@@ -54,9 +62,11 @@ def make_pipeline(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
         env = {"CONSENT_ENVIRONMENT": "test", "CONSENT_METRICS_PORT": "0",
                "CONSENT_SMTP_HOST": smtp.host,
                "CONSENT_SMTP_PORT": str(smtp.port), **(extra_env or {})}
-        procs = Components(env, Path(tmp_path_factory.mktemp(f"logs-{tag}")),
+        procs = Components(env, Path(self.tmp_path_factory.mktemp(f"logs-{tag}")),
                            env_for=deployment.env_for).__enter__()
-        stacks.append((procs, smtp))
+        made = Pipeline(self.infra, deployment, {**os.environ, **deployment.env_for("review"),
+                                                  **env}, procs, smtp)
+        started.append(made)  # before any start: a failed start is still stopped
         if "worker" in components:
             procs.start("worker", "worker")
         if "filter" in components:
@@ -65,25 +75,39 @@ def make_pipeline(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory
             procs.start("postgres-sink", "sink", "postgres")
         if "mailer" in components:
             procs.start("mailer", "sink", "mailer")
-        cli_env = {**os.environ, **deployment.env_for("review"), **env}
-        made = Pipeline(infra, deployment, cli_env, procs, smtp)
-        pipelines.append(made)
         return made
 
-    yield factory
-    for p in pipelines:
-        p.producer.close()
-    for procs, _smtp in stacks:  # every pipeline stops at once, then each is waited for
-        procs.terminate()
-    for procs, smtp in reversed(stacks):
-        procs.__exit__(None, None, None)
-        smtp.__exit__()
+    @staticmethod
+    def stop(started: list[Pipeline]) -> None:
+        """Every pipeline is told to stop at once, then each is waited for."""
+        for p in started:
+            p.producer.close()
+        for p in started:
+            p.procs.terminate()
+        for p in reversed(started):
+            p.procs.__exit__(None, None, None)
+            p.smtp.__exit__()
 
 
 @pytest.fixture(scope="session")
-def pipeline(make_pipeline: Callable[..., Pipeline]) -> Pipeline:
+def _pipelines(infra: LocalInfra, tmp_path_factory: pytest.TempPathFactory) -> _Pipelines:
+    return _Pipelines(infra, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def make_pipeline(_pipelines: _Pipelines) -> Iterator[Callable[..., Pipeline]]:
+    """Factory: a fresh pipeline with its own topics/schema; stopped when the file ends."""
+    started: list[Pipeline] = []
+    yield functools.partial(_pipelines.build, started)
+    _pipelines.stop(started)
+
+
+@pytest.fixture(scope="session")
+def pipeline(_pipelines: _Pipelines) -> Iterator[Pipeline]:
     """The shared pipeline most tests use; tests keep apart by using unique addresses."""
-    return make_pipeline()
+    started: list[Pipeline] = []
+    yield _pipelines.build(started)
+    _pipelines.stop(started)
 
 
 @pytest.fixture
