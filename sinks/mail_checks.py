@@ -8,6 +8,7 @@ a CR, LF or other control character into a header (header injection once kept ma
 recorded as `failed` with the reason, and the mailer goes on.
 """
 
+import hashlib
 import re
 
 from schemas.contact import KeyHasher, normalise_email
@@ -39,3 +40,13 @@ def scrub(response: str, email: str) -> str:
     """An SMTP reply often quotes the recipient; store it without the address."""
     text = response.replace(email, "<recipient>") if email else response
     return _CONTROL.sub(" ", text)[:300]
+
+
+def request_ref(request_id: str) -> str:
+    """How a log line names a request: the first 16 hex digits of its id's SHA-256.
+
+    The id is whatever the producer chose, so it may hold an address ("welcome-ann@…"); the
+    row in `mail_sends` is still found from the log, in SQL:
+    `left(encode(sha256(convert_to(request_id, 'UTF8')), 'hex'), 16) = '<ref>'`.
+    """
+    return hashlib.sha256(request_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]

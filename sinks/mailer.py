@@ -42,7 +42,7 @@ from schemas.records import OutboxRecord
 from sinks.db import connect
 from sinks.exceptions import SinkError
 from sinks.kafka_source import TrackedConsumer, install_stop_handlers
-from sinks.mail_checks import refusal, scrub
+from sinks.mail_checks import refusal, request_ref, scrub
 from sinks.message import build_message
 from sinks.send_check import SendCheck, paused_poll
 from sinks.settings import SinkSettings
@@ -139,8 +139,8 @@ class Mailer:
                 return Result(record.request_id, "sent", scrub(response, record.email))
             finally:
                 self._idle.put_nowait(smtp)
-            log.warning("mail attempt %s failed: request_id=%s reason=%s", attempt + 1,
-                        record.request_id, reason)
+            log.warning("mail attempt %s failed: request=%s reason=%s", attempt + 1,
+                        request_ref(record.request_id), reason)
             await asyncio.sleep(RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)])
         if not reached:
             return Result(record.request_id, "retry", "relay unreachable")
@@ -189,7 +189,8 @@ class Mailer:
         for r, reason in stopped:
             self.metrics.mails.labels("suppressed_at_send").inc()
             self.metrics.stopped.labels(r.purpose.value, reason).inc()
-            log.info("mail stopped at send: request_id=%s reason=%s", r.request_id, reason)
+            log.info("mail stopped at send: request=%s reason=%s", request_ref(r.request_id),
+                     reason)
 
     @staticmethod
     def finish(conn: psycopg.Connection, results: list[Result]) -> None:
@@ -205,8 +206,8 @@ class Mailer:
         for r, why in refused:
             self.failed += 1
             self.metrics.mails.labels("refused").inc()
-            log.warning("mail refused before sending: request_id=%s reason=%s", r.request_id,
-                        why)
+            log.warning("mail refused before sending: request=%s reason=%s",
+                        request_ref(r.request_id), why)
         bad = {id(r) for r, _ in refused}
         good = [r for r in records if id(r) not in bad]
         step = self.settings.mailer_concurrency

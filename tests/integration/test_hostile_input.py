@@ -5,6 +5,7 @@ Each test is one finding of the issue, reproduced on the real broker, PostgreSQL
 
 import base64
 import hashlib
+import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -128,7 +129,9 @@ def test_mailer_refuses_forged_records_and_goes_on(make_pipeline):
     """Finding 4: CR/LF in a subject or request id, or an address that is not the decided
     contact's, kept mails in `sending` for ever and crashed the mailer with the address in the
     log. Requests carrying them are now dead letters at the filter; a forged outbox record is
-    `failed` with the reason at the mailer, which keeps sending."""
+    `failed` with the reason at the mailer, which keeps sending. The mailer's log names a
+    request by a digest of its id, since the id is the producer's text and may hold an
+    address."""
     p: Pipeline = make_pipeline()
     tag = uuid.uuid4().hex[:8]
     email = f"forged-{tag}@example.com"
@@ -142,7 +145,7 @@ def test_mailer_refuses_forged_records_and_goes_on(make_pipeline):
               "event_id": str(uuid.uuid4()), "requested_at": now, "decided_at": now,
               "policy_version": "x", "campaign": None, "body": "b", "unsubscribe_url": None}
     injected = unique_request()
-    elsewhere = unique_request()
+    elsewhere = f"{unique_request()}-for-{email}"  # a producer may name requests after anyone
     p.producer.send_raw("mail-outbox", key.encode(), orjson.dumps(
         {**forged, "request_id": injected, "email": email, "subject": "a\r\nBcc: spy@x.com"}))
     p.producer.send_raw("mail-outbox", key.encode(), orjson.dumps(
@@ -165,6 +168,11 @@ def test_mailer_refuses_forged_records_and_goes_on(make_pipeline):
     assert [m["X-Request-ID"] for m in p.smtp.mailbox.snapshot() if m["To"] == email] == [ok]
     for name in ("mailer", "filter"):
         assert email not in (p.procs.running[name].log_path.read_text())
+    # the log's reference still finds the row, with the SQL the README gives
+    refs = re.findall(r"request=([0-9a-f]{16})", p.procs.running["mailer"].log_path.read_text())
+    found = p.wait_rows("SELECT request_id FROM mail_sends WHERE left(encode(sha256(convert_to("
+                        "request_id, 'UTF8')), 'hex'), 16) = ANY(%s)", refs, count=2)
+    assert {r[0] for r in found} == {injected, elsewhere}
 
 
 def test_nul_bytes_and_refused_values_never_stop_the_sink(make_pipeline):
