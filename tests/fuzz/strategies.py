@@ -469,3 +469,116 @@ def hostile_import_lines(draw: st.DrawFn, victims: tuple[str, ...], count: int
         else:
             lines.append((f"{victim},all,2025-06-01T10:00:00", False))
     return lines
+
+
+# ------------------------------------------------------------------------------- webhooks
+
+WEBHOOK_ROUTES = (("shop", "purchase"), ("helpdesk", "message"))
+"""The ingest server's default sources and what each sends (`CONSENT_INGEST_SOURCES`)."""
+WEBHOOK_MAX_BYTES = 256 * 1024
+"""The ingest server's body limit (`sources.ingest.app.MAX_BODY_BYTES`)."""
+REFUSED = frozenset({400, 422})
+"""A signed delivery the endpoint cannot use: answered once its dead letter is kept."""
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One delivery for the ingest server, signed with its source's secret by the caller, and
+    the answers it may get. `pii` holds values that no log, reason or label may show."""
+
+    source: str
+    kind: str
+    body: bytes
+    case: str
+    answers: frozenset[int]
+    pii: tuple[str, ...] = ()
+
+
+def _order(email: Any, name: str, marker: str) -> dict[str, Any]:
+    return {"order": {"id": f"o-{marker}", "created_at": "2025-06-01T10:00:00+00:00",
+                      "buyer_accepts_marketing": True,
+                      "customer": {"email": email, "first_name": name, "last_name": "Hook"},
+                      "billing_address": {"address1": f"{name} Lane 1", "city": "Utrecht",
+                                          "country_code": "NL"}}}
+
+
+def _ticket(email: Any, name: str, marker: str, via: Any = "email") -> dict[str, Any]:
+    return {"ticket": {"id": f"t-{marker}", "via": via,
+                       "requester": {"email": email, "name": name}},
+            "comment": {"body": f"I am {name}; hello", "created_at": "2025-06-01T10:00:00Z"}}
+
+
+@st.composite
+def hostile_webhook(draw: st.DrawFn, cast: Cast, marker: str, nth: int | None = None
+                    ) -> Webhook:
+    """A signed delivery that is hostile in content: the signature is right, the payload is not.
+
+    Nothing of it may crash the server (500), reach an input topic unless it is a valid event,
+    go unrecorded when refused, put a value into a reason or a log line, or bring mail to a
+    contact who opted out or was erased (the victims).
+    """
+    r = Round(draw, nth)
+    source, kind = r.pick(WEBHOOK_ROUTES)
+    how = r.pick(("victim_again", "address_trick", "wrong_type", "control_in_id", "bad_time",
+                  "bad_choice", "not_json", "not_an_object", "too_deep", "oversized"))
+    victim = draw(st.sampled_from(cast.victims))
+    name = f"Hooky{marker}"
+    pii = (name,)
+
+    def shaped(email: Any) -> dict[str, Any]:
+        return (_order(email, name, marker) if kind == "purchase"
+                else _ticket(email, name, marker))
+
+    answers = REFUSED
+    if how == "victim_again":  # valid: a new purchase or ticket must not undo the objection
+        doc: Any = shaped(draw(st.sampled_from((victim, victim.upper(), f" {victim} "))))
+        answers = frozenset({200})
+    elif how == "address_trick":
+        doc = shaped(draw(address_tricks(victim)))
+    elif how == "wrong_type":
+        doc = shaped(victim)
+        inner = doc["order"] if kind == "purchase" else doc["ticket"]
+        field_name = draw(st.sampled_from(("id", "@email", "@self")))
+        wrong = draw(st.sampled_from(tuple(w for w in WRONG_TYPES if not isinstance(w, int)
+                                           or isinstance(w, bool))))
+        if field_name == "id":
+            inner["id"] = wrong if wrong not in ("", None) else []
+        elif field_name == "@email":
+            holder = inner["customer"] if kind == "purchase" else inner["requester"]
+            holder["email"] = wrong if wrong != "" else []
+        else:
+            doc[next(iter(doc))] = draw(st.sampled_from(([], "x", 7, True)))
+    elif how == "control_in_id":
+        doc = shaped(victim)
+        inner = doc["order"] if kind == "purchase" else doc["ticket"]
+        inner["id"] = f"id{draw(st.sampled_from(CONTROLS))}{marker}"
+    elif how == "bad_time":
+        doc = shaped(victim)
+        when = draw(st.sampled_from(tuple(t for t in ABSURD_TIMES if t not in (None, ""))))
+        if kind == "purchase":
+            doc["order"]["created_at"] = when
+        else:
+            doc["comment"]["created_at"] = when
+    elif how == "bad_choice":
+        doc = shaped(victim)
+        if kind == "purchase":
+            doc["order"]["buyer_accepts_marketing"] = draw(st.sampled_from(
+                ("yes", "false", 1, 0, [], {})))
+        else:
+            doc["ticket"]["via"] = draw(st.sampled_from(("fax", "", "pigeon", "e-mail", 1, [])))
+    elif how == "not_json":
+        valid = json.dumps(shaped(victim)).encode()
+        body = draw(st.sampled_from((valid[:-1], b"", b"\xff" + valid, valid + b"}",
+                                     valid.replace(b'"', b"'"), b"\x00")))
+        return Webhook(source, kind, body, f"{kind}:{how}", frozenset({400}), pii)
+    elif how == "not_an_object":
+        doc = draw(st.sampled_from(([shaped(victim)], "order", 42, None, [])))
+    elif how == "too_deep":
+        depth = draw(st.integers(40, 5_000))
+        doc = shaped(victim)
+        doc["x"] = json.loads('{"a":' * min(depth, 900) + "1" + "}" * min(depth, 900))
+    else:  # oversized: refused before anything is read or written
+        doc = shaped(victim)
+        doc["pad"] = "x" * draw(st.integers(WEBHOOK_MAX_BYTES, WEBHOOK_MAX_BYTES * 3))
+        answers = frozenset({413})
+    return Webhook(source, kind, json.dumps(doc).encode(), f"{kind}:{how}", answers, pii)

@@ -1,16 +1,19 @@
 """The fuzz harness (issue 6): hostile input at every entry point while valid traffic flows.
 
 On the real secured broker, PostgreSQL and SMTP server (aiosmtpd), every component running as
-its own process: worker, send filter, PostgreSQL sink, mailer and the unsubscribe endpoint
-(one-click and preference centre). Each hypothesis example is one *batch*, not one record: a
-pipeline round trip costs seconds, so a batch carries about a hundred hostile records
-(`tests.fuzz.strategies`) for every input topic and every sink's topic, hostile HTTP requests,
-a suppression file with hostile lines and lookups, mixed with a dozen valid contacts who opt
+its own process: worker, send filter, PostgreSQL sink, mailer, the unsubscribe endpoint
+(one-click and preference centre) and the webhook ingestion endpoint. Each hypothesis example
+is one *batch*, not one record: a pipeline round trip costs seconds, so a batch carries about a
+hundred hostile records (`tests.fuzz.strategies`) for every input topic and every sink's topic,
+hostile HTTP requests, correctly signed webhook deliveries with hostile payloads, a
+suppression file with hostile lines and lookups, mixed with a dozen valid contacts who opt
 out in every way the pipeline offers (or stay). Then it asserts, per batch:
 
 - no component stopped, and a fresh request after the batch is still decided;
 - every hostile record has its dead letter at its own topic/partition/offset, or its
   `sink_failures` row per consumer, or its `failed` / stopped `mail_sends` row with a reason;
+- every webhook delivery gets an answer its case allows (never a 500), and each one refused
+  with 400/422 is kept in `dead-letters` under its own delivery's fingerprint;
 - every valid request is decided: forwarded for contacts who stayed, suppressed for the rest;
 - no mail went to an opted-out or erased contact (envelope recipients of the real SMTP
   server, and no recipient containing a victim's local part at all);
@@ -47,18 +50,23 @@ from ops.smtp_capture import free_port
 from ops.supervisor import Component
 from schemas.contact import contact_key, normalise_email
 from schemas.unsubscribe_token import sign
+from sources.ingest.events import dead_letter as webhook_dead_letter
+from sources.ingest.signature import sign as sign_webhook
 from sources.producer import make_event
+from sources.settings import secret_bytes
 from tests.fuzz.strategies import (
     OPTED_OUT,
     SINK_CONSUMERS,
     Cast,
     Hostile,
     Person,
+    Webhook,
     address_tricks,
     hostile_http,
     hostile_import_lines,
     hostile_input,
     hostile_sink_record,
+    hostile_webhook,
     people,
 )
 from tests.integration.harness import Pipeline, unique_request
@@ -72,14 +80,16 @@ PER_BATCH = 100
 SINK_SHARE = 4  # one record in four goes to a sink's topic
 PEOPLE = 12
 HTTP_PER_BATCH = 16
+WEBHOOKS_PER_BATCH = 20
 WAIT_S = 180.0
 TERMINAL_CONTROLS = ("\x1b", "\x07", "\x9b", "\u202e")
 
 
-def http(method: str, url: str, body: bytes | None = None, content_type: str | None = None
-         ) -> int:
+def http(method: str, url: str, body: bytes | None = None, content_type: str | None = None,
+         headers: dict[str, str] | None = None) -> int:
     """The status of one request; any answer counts, only a dead server raises."""
-    req = urllib.request.Request(url, data=body, method=method)  # noqa: S310 - test-local URL
+    req = urllib.request.Request(url, data=body, method=method,  # noqa: S310 - test-local URL
+                                 headers=headers or {})
     if content_type:
         req.add_header("Content-Type", content_type)
     try:
@@ -103,6 +113,7 @@ class Fuzz:
     never_mail: set[str] = field(default_factory=set)  # normalised addresses
     never_mail_markers: set[str] = field(default_factory=set)  # local-part markers
     pii: set[str] = field(default_factory=set)  # must appear in no log, reason or label
+    webhook_letters: set[tuple[str, int]] = field(default_factory=set)  # (route, offset)
 
     @property
     def secret(self) -> str:
@@ -126,19 +137,44 @@ def fuzz(make_pipeline: Callable[..., Pipeline]) -> Iterator[Fuzz]:
     _start(p, "filter", "filter", port=ports["filter"])
     _start(p, "postgres-sink", "sink", "postgres", port=ports["postgres-sink"])
     _start(p, "mailer", "sink", "mailer", port=ports["mailer"])
-    server = p.procs.start("unsubscribe", "unsubscribe-server", "--host", "127.0.0.1",
-                           "--port", str(http_port))
+    _start_http(p, "unsubscribe", "unsubscribe-server", http_port)
+    ports["unsubscribe"] = http_port
+    ports["ingest"] = _start_http(p, "ingest", "ingest-server")
+    yield Fuzz(p, base, ports)
+
+
+def _start_http(p: Pipeline, name: str, command: str, port: int | None = None) -> int:
+    """Start an HTTP endpoint of the pipeline (on a free port unless given); return the port
+    once it answers."""
+    port = port or free_port()
+    server = p.procs.start(name, command, "--host", "127.0.0.1", "--port", str(port))
     deadline = time.monotonic() + 60
     while True:
         server.check_alive()
         try:
-            if http("GET", f"http://127.0.0.1:{http_port}/healthz") == 200:
-                break
+            if http("GET", f"http://127.0.0.1:{port}/healthz") == 200:
+                return port
         except OSError:
-            assert time.monotonic() < deadline, "the unsubscribe endpoint did not start"
+            assert time.monotonic() < deadline, f"{name} did not start"
             time.sleep(0.2)
-    ports["unsubscribe"] = http_port
-    yield Fuzz(p, base, ports)
+
+
+def _post_webhook(f: Fuzz, hook: Webhook) -> int:
+    """POST one delivery signed as its source signs (a fresh delivery id); return the status.
+
+    A refused one must be kept in `dead-letters` under the fingerprint of this delivery."""
+    delivery = f"msg_{uuid.uuid4().hex}"
+    ts = int(time.time())
+    key = secret_bytes(f.pipeline.deployment.ingest_secrets[hook.source])
+    status = http("POST", f"http://127.0.0.1:{f.metrics_ports['ingest']}/webhooks/"
+                  f"{hook.source}/{hook.kind}", hook.body, "application/json",
+                  {"webhook-id": delivery, "webhook-timestamp": str(ts),
+                   "webhook-signature": sign_webhook(key, delivery, ts, hook.body)})
+    if status in (400, 422):
+        letter = webhook_dead_letter(hook.source, hook.kind, delivery, hook.body, reason="",
+                                     error_kind="")
+        f.webhook_letters.add((letter.topic, letter.offset))
+    return status
 
 
 class Sent:
@@ -368,6 +404,16 @@ def _batch(f: Fuzz, data: st.DataObject, tmp: Path) -> None:
     failed = [s for s in statuses if s[2] >= 500
               and not (s[2] == 503 and s[1].startswith("/unsubscribe/preferences"))]
     assert failed == [], failed
+    # signed deliveries with hostile content: each gets an answer it allows, never a 500
+    hooks = [data.draw(hostile_webhook(cast, f"{tag}w{i}", first + i), label="webhook")
+             for i in range(WEBHOOKS_PER_BATCH)]
+    wrong_answers = []
+    for hook in hooks:
+        f.pii |= set(hook.pii)
+        status = _post_webhook(f, hook)
+        if status not in hook.answers:
+            wrong_answers.append((hook.case, status))
+    assert wrong_answers == [], wrong_answers
     output = _import(f, tmp, import_lines,
                      data.draw(hostile_import_lines(cast.victims, 6), label="import lines"),
                      data)
@@ -398,6 +444,12 @@ def _batch(f: Fuzz, data: st.DataObject, tmp: Path) -> None:
     assert not wrong, f"decided against the contact's choice: {wrong}"
     assert all(requests[r].fate in OPTED_OUT or o == "forwarded" for r, o in decided.items())
     _wait("hostile records with a dead letter or failed row", lambda: _missing(f, hostile, at), f)
+
+    def unkept() -> list[str]:
+        rows = p.query('SELECT topic, "offset" FROM dead_letters WHERE partition = -1')
+        return sorted(f"{t}@{o}" for t, o in f.webhook_letters - {(t, o) for t, o in rows})
+
+    _wait("refused webhooks kept as dead letters", unkept, f)
     _mail_checks(f, [normalise_email(x.email) for x in crowd if x.fate == "keep"])
 
     # still deciding: a fresh contact's request after everything above

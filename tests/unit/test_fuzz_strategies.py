@@ -20,6 +20,8 @@ from schemas.exceptions import InvalidEmail, InvalidEvent
 from schemas.records import OutboxRecord
 from sinks.mail_checks import refusal
 from sinks.postgres_rows import collect
+from sources.ingest.app import MAX_BODY_BYTES
+from sources.ingest.events import build_event
 from sources.suppression_import import Rejected, check_lines
 from tests.fuzz.strategies import (
     MAIL_OUTBOX,
@@ -28,6 +30,7 @@ from tests.fuzz.strategies import (
     hostile_import_lines,
     hostile_input,
     hostile_sink_record,
+    hostile_webhook,
     people,
 )
 
@@ -118,3 +121,30 @@ def test_people_are_valid_contacts_with_their_marker_in_name_and_address(
                                           "name": person.name}}
         parse_event(json.dumps(event).encode(), topic="purchases")
         assert f"pii{i}x" in person.email and f"Pii{i}Name" in person.name
+
+
+def _webhook_answer(source: str, kind: str, body: bytes) -> int:
+    """The status the ingest server gives a correctly signed delivery (`sources.ingest.app`):
+    413 over its limit, else 200 once built, 400 for what is not a JSON object within the
+    limits, 422 for the rest."""
+    if len(body) > MAX_BODY_BYTES:
+        return 413
+    try:
+        build_event(source, kind, "msg_1", body, received_at=datetime.now(UTC),
+                    key_secret=SECRET)
+    except InvalidEvent as exc:
+        return 400 if exc.kind in ("empty", "too_large", "invalid_json", "over_limit") else 422
+    return 200
+
+
+@FAST
+@given(st.data(), NTH)
+def test_every_hostile_webhook_gets_an_answer_it_allows(data: st.DataObject, nth: int | None
+                                                        ) -> None:
+    """A case the endpoint would accept is no test of refusal (and the reverse): the drawn
+    payload meets the answers it claims, the pipeline's own mapping and limits deciding."""
+    hook = data.draw(hostile_webhook(CAST, "m1", nth))
+    answer = _webhook_answer(hook.source, hook.kind, hook.body)
+    assert answer in hook.answers, (hook.case, answer, hook.body[:300])
+    if answer == 200:  # what is published carries the values the logs are searched for
+        assert all(v.encode() in hook.body for v in hook.pii)
