@@ -91,6 +91,11 @@ _SYNTAX_KINDS = frozenset({"empty", "too_large", "invalid_json", "over_limit"})
 """Dead-letter kinds answered 400 (not a JSON object within limits); the rest are 422."""
 
 
+def refusal_status(kind: str) -> int:
+    """The answer to an authenticated source's unusable payload, by its dead-letter kind."""
+    return 400 if kind in _SYNTAX_KINDS else 422
+
+
 # ---------------------------------------------------------------------------------- answers
 
 
@@ -177,7 +182,7 @@ async def _refuse_payload(request: web.Request, name: str, kind: str, delivery_i
         return _unavailable(request, name, "dead_letter_failed")
     request.app[METRICS].dead_letters.labels(name, exc.kind).inc()
     log.warning("dead letter: source=%s kind=%s reason=%s", name, exc.kind, exc.reason)
-    status = 400 if exc.kind in _SYNTAX_KINDS else 422
+    status = refusal_status(exc.kind)
     response = _answer(request, name, "invalid", status,
                        {"error": "invalid payload", "kind": exc.kind, "reason": exc.reason})
     request[REQUEST]["kind"] = exc.kind

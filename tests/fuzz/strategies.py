@@ -37,6 +37,7 @@ from schemas.topics import (
     MAIL_REQUESTS,
     MAIL_SUPPRESSED,
 )
+from sources.ingest.app import MAX_BODY_BYTES
 
 INPUT_TOPICS = ("purchases", "support", "newsletter", "preferences", MAIL_REQUESTS)
 """What the worker and the send filter read: a bad record there must become a dead letter."""
@@ -475,8 +476,6 @@ def hostile_import_lines(draw: st.DrawFn, victims: tuple[str, ...], count: int
 
 WEBHOOK_ROUTES = (("shop", "purchase"), ("helpdesk", "message"))
 """The ingest server's default sources and what each sends (`CONSENT_INGEST_SOURCES`)."""
-WEBHOOK_MAX_BYTES = 256 * 1024
-"""The ingest server's body limit (`sources.ingest.app.MAX_BODY_BYTES`)."""
 REFUSED = frozenset({400, 422})
 """A signed delivery the endpoint cannot use: answered once its dead letter is kept."""
 
@@ -579,6 +578,6 @@ def hostile_webhook(draw: st.DrawFn, cast: Cast, marker: str, nth: int | None = 
         doc["x"] = json.loads('{"a":' * min(depth, 900) + "1" + "}" * min(depth, 900))
     else:  # oversized: refused before anything is read or written
         doc = shaped(victim)
-        doc["pad"] = "x" * draw(st.integers(WEBHOOK_MAX_BYTES, WEBHOOK_MAX_BYTES * 3))
+        doc["pad"] = "x" * draw(st.integers(MAX_BODY_BYTES, MAX_BODY_BYTES * 3))
         answers = frozenset({413})
     return Webhook(source, kind, json.dumps(doc).encode(), f"{kind}:{how}", answers, pii)

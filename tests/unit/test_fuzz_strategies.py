@@ -20,7 +20,7 @@ from schemas.exceptions import InvalidEmail, InvalidEvent
 from schemas.records import OutboxRecord
 from sinks.mail_checks import refusal
 from sinks.postgres_rows import collect
-from sources.ingest.app import MAX_BODY_BYTES
+from sources.ingest.app import MAX_BODY_BYTES, refusal_status
 from sources.ingest.events import build_event
 from sources.suppression_import import Rejected, check_lines
 from tests.fuzz.strategies import (
@@ -125,15 +125,14 @@ def test_people_are_valid_contacts_with_their_marker_in_name_and_address(
 
 def _webhook_answer(source: str, kind: str, body: bytes) -> int:
     """The status the ingest server gives a correctly signed delivery (`sources.ingest.app`):
-    413 over its limit, else 200 once built, 400 for what is not a JSON object within the
-    limits, 422 for the rest."""
+    413 over its limit, else 200 once built, else its refusal status."""
     if len(body) > MAX_BODY_BYTES:
         return 413
     try:
         build_event(source, kind, "msg_1", body, received_at=datetime.now(UTC),
                     key_secret=SECRET)
     except InvalidEvent as exc:
-        return 400 if exc.kind in ("empty", "too_large", "invalid_json", "over_limit") else 422
+        return refusal_status(exc.kind)
     return 200
 
 
