@@ -2,6 +2,9 @@
 
 BENCH_PORTS = {"kafka_port": 9492, "controller_port": 9493, "pg_port": 54333}
 
+# the two-filter phase decides this many times `--requests`: its filters finish restoring up
+# to a second apart, so on one backlog's worth they were rarely deciding at the same time
+TWO_FILTER_BACKLOG_FACTOR = 3
 DEFAULT_REPEAT = 3  # throughput phases and the loaded latency are repeated; the median wins
 LATENCY_RATE = 5000.0  # offered load of the latency phase, requests/s (DESIGN.md)
 LATENCY_SECONDS = 20.0

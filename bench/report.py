@@ -47,7 +47,9 @@ def _headline(doc: dict[str, Any]) -> list[tuple[str, str]]:
         ("pass-through ceiling, records/s",
          f"{med}{_fmt(pt['median_records_per_s'])}  ({_join(pt['all_records_per_s'])})"),
         ("ratio send filter / pass-through", f"{doc['ratio_send_filter_to_passthrough']}"),
-        ("two send filters, requests/s", _fmt(two["requests_per_s"])),
+        ("two send filters, requests/s while both decide",
+         f"{_fmt(two.get('all_deciding_requests_per_s'))}  "
+         f"({_fmt(two['requests_per_s'])} first decision to last)"),
         (f"request → decision at {light['offered_rate_per_s']:.0f} req/s, p50 / p99",
          f"{light['p50_ms']} ms / {light['p99_ms']} ms"
          + (" (saturated, see notes)" if light["saturated"] else "")),

@@ -65,3 +65,28 @@ def combine_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out["all_p99_ms"] = [r.get("p99_ms") for r in runs]
     out["runs"] = runs
     return out
+
+
+def all_deciding_rate(stamps: Sequence[tuple[int, int]]) -> tuple[float, float]:
+    """Records per second while every filter was deciding, and that window in seconds.
+
+    `stamps` are (filter, append time in ms) of each decision. The window runs from the last
+    filter's first decision to the first filter's last one. Why: filters started together
+    finish restoring their replicas up to half a second apart, and on a 100k backlog that
+    skew, not their speed, decided the first-to-last rate of two filters (40–59k requests/s
+    for the same code). With one filter it is the first-to-last rate. NaN when the window is
+    empty.
+    """
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for who, ms in stamps:
+        first[who] = min(ms, first.get(who, ms))
+        last[who] = max(ms, last.get(who, ms))
+    if not first:
+        return float("nan"), 0.0
+    start, end = max(first.values()), min(last.values())
+    if end <= start:
+        return float("nan"), 0.0
+    inside = sum(1 for _, ms in stamps if start <= ms <= end)
+    seconds = (end - start) / 1000
+    return per_second(inside, seconds), seconds

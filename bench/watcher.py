@@ -19,6 +19,7 @@ class Seen:
     outcome: str
     reason: str | None
     append_ms: int  # broker append time (the output topics use LogAppendTime in the bench)
+    partition: int = -1  # of the decision topic (co-partitioned with the requests)
 
 
 def _field(value: bytes, name: bytes) -> str | None:
@@ -83,14 +84,15 @@ class DecisionWatcher:
                     rid = _field(value, b"request_id")
                     if rid is None:
                         continue
-                    outcome = outcome_of[position(m)[0]]
+                    topic, partition, _offset = position(m)
+                    outcome = outcome_of[topic]
                     reason = _field(value, b"reason") if outcome == "suppressed" else None
                     phase = rid.split("-", 1)[0]
                     with self._lock:
                         if rid in self.decided:
                             self.duplicates[phase] += 1
                         else:
-                            self.decided[rid] = Seen(outcome, reason, m.timestamp()[1])
+                            self.decided[rid] = Seen(outcome, reason, m.timestamp()[1], partition)
                             self.per_phase[phase] += 1
         except BaseException as exc:  # noqa: BLE001 - reported by check()
             self._error = exc
