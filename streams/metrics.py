@@ -51,6 +51,11 @@ class StreamMetrics:
             "consent_transaction_seconds",
             "From the start of a transaction (outputs produced) to its commit",
             ["processor"], buckets=LATENCY_BUCKETS, registry=r)
+        self.transaction_steps = Histogram(
+            "consent_transaction_step_seconds",
+            "Time of each step of a batch: prepare (the send filter's wait for consent input), "
+            "process, offsets (sent to the transaction), commit",
+            ["processor", "step"], buckets=LATENCY_BUCKETS, registry=r)
         self.last_commit = Gauge("consent_last_commit_timestamp_seconds",
                                  "Unix time of the last committed transaction", registry=r)
         self.last_decision = Gauge("consent_last_decision_timestamp_seconds",

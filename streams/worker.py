@@ -113,6 +113,13 @@ def _state_ends(settings: StreamSettings, ends: EndOffsets) -> Callable[[list[in
     return state_ends
 
 
+def _step_observer(metrics: StreamMetrics, role: str) -> Callable[[str, float], None]:
+    """Observe a step's time in its histogram, the labelled children looked up once."""
+    children = {step: metrics.transaction_steps.labels(role, step)
+                for step in ("prepare", "process", "offsets", "commit")}
+    return lambda step, seconds: children[step].observe(seconds)
+
+
 def _loop(settings: StreamSettings, metrics: StreamMetrics, role: str, handler: Handler, *,
           topics: list[str], name: str, batch_size: int) -> TransactionalLoop:
     """A processor's transactional loop: its group, metrics and timeouts named by `role`."""
@@ -121,6 +128,7 @@ def _loop(settings: StreamSettings, metrics: StreamMetrics, role: str, handler: 
         process_id=settings.process_id, transaction_timeout_s=settings.transaction_timeout_s,
         batch_size=batch_size,
         on_transaction=metrics.transaction_seconds.labels(role).observe,
+        on_step=_step_observer(metrics, role),
         on_lag=lambda topic, n: metrics.lag.labels(role, _base(settings, topic)).set(n))
 
 

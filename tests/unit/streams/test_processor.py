@@ -90,6 +90,22 @@ def test_a_refused_transaction_is_aborted_and_the_batch_retried(
     assert (lp.aborts, lp.transactions) == (1, 1)
 
 
+def test_each_step_of_a_batch_is_timed_and_a_refused_commit_is_not(
+        monkeypatch: pytest.MonkeyPatch, sleeps: list[float]) -> None:
+    """The dashboard's per-step histogram: which step of a transaction makes the tail."""
+    clock = iter(range(0, 1000, 1))
+    monkeypatch.setattr(processor.time, "monotonic", lambda: float(next(clock)))
+    timed: list[tuple[str, float]] = []
+    lp, consumer, producer = loop(monkeypatch, RecordingHandler(),
+                                  on_step=lambda step, s: timed.append((step, s)))
+    producer.commit_errors = [txn_error()]
+    consumer.batches = [[msg("in", 0, 0)]]
+    lp.step()
+    assert [step for step, _ in timed] == ["prepare", "process", "offsets",  # refused commit
+                                           "process", "offsets", "commit"]
+    assert all(s > 0 for _, s in timed)
+
+
 def test_retries_are_bounded(monkeypatch: pytest.MonkeyPatch, sleeps: list[float]) -> None:
     lp, consumer, producer = loop(monkeypatch, RecordingHandler())
     producer.commit_errors = [txn_error() for _ in range(len(processor.RETRY_DELAYS_S) + 1)]
