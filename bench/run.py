@@ -156,8 +156,9 @@ def _phases(bench: Bench, log_dir: Path) -> dict[str, Any]:
     two_count = bench.requests * TWO_FILTER_BACKLOG_FACTOR
     produce_requests(bench, "two", two_count)
     two = send_filter_run(bench, "two", filters=2, count=two_count)
-    console.print(f"    two filters {two['all_deciding_requests_per_s']} requests/s while both "
-                  f"decide, {two['requests_per_s']} from the first decision to the last")
+    both = two["all_deciding_requests_per_s"]
+    console.print(f"    two filters {'n/a' if both is None else f'{both:,}'} requests/s while "
+                  f"both decide, {two['requests_per_s']:,} from the first decision to the last")
     console.print(f"[bold]5/9 latency[/bold] at {LIGHT_RATE:.0f} requests/s for "
                   f"{LIGHT_SECONDS:.0f}s, then {LATENCY_RATE:.0f} requests/s for "
                   f"{LATENCY_SECONDS:.0f}s with {OPT_OUT_PROBES} opt-out probes")
