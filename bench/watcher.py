@@ -125,13 +125,22 @@ def scrape_metrics(port: int) -> dict[str, Any]:
             text = resp.read().decode("utf-8")
     except OSError as exc:
         return {"metrics_error": str(exc)}
+    return summarise_metrics(text)
+
+
+def summarise_metrics(text: str) -> dict[str, Any]:
+    """The figures `scrape_metrics` reports, from a Prometheus text page."""
     values: dict[str, float] = {}
+    steps: dict[str, dict[str, float]] = {}
     for line in text.splitlines():
         if line.startswith("#") or " " not in line:
             continue
         name, _, value = line.rpartition(" ")
         base = name.split("{", 1)[0]
         values[base] = values.get(base, 0.0) + float(value)
+        if base.startswith("consent_transaction_step_seconds_") and 'step="' in name:
+            step = name.split('step="', 1)[1].split('"', 1)[0]
+            steps.setdefault(step, {})[base.rsplit("_", 1)[1]] = float(value)
     batches = values.get("consent_batch_size_count", 0.0)
     waits = values.get("consent_barrier_wait_seconds_count", 0.0)
     return {
@@ -143,6 +152,8 @@ def scrape_metrics(port: int) -> dict[str, Any]:
         "mean_transaction_ms": round(1000 * values.get("consent_transaction_seconds_sum", 0.0)
                                      / tx, 2) if (tx := values.get(
                                          "consent_transaction_seconds_count", 0.0)) else None,
+        "mean_step_ms": {step: round(1000 * v["sum"] / v["count"], 2)
+                         for step, v in sorted(steps.items()) if v.get("count")},
         "consent_events_applied": int(values.get("consent_events_total", 0.0)),
         "states_restored": int(values.get("consent_state_restored_total", 0.0)),
         "replica_contacts": int(values.get("consent_replica_contacts", 0.0)),
