@@ -72,7 +72,7 @@ def all_deciding_rate(stamps: Sequence[tuple[int, int]]) -> tuple[float, float]:
 
     `stamps` are (filter, append time in ms) of each decision. The window runs from the last
     filter's first decision to the first filter's last one. Why: filters started together
-    finish restoring their replicas up to half a second apart, and on a 100k backlog that
+    finish restoring their replicas up to a second apart, and on a 100k backlog that
     skew, not their speed, decided the first-to-last rate of two filters (40–59k requests/s
     for the same code). With one filter it is the first-to-last rate. NaN when the window is
     empty.
