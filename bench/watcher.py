@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.constants import DECISION_TOPICS
 from bench.errors import BenchError
@@ -132,15 +133,12 @@ def summarise_metrics(text: str) -> dict[str, Any]:
     """The figures `scrape_metrics` reports, from a Prometheus text page."""
     values: dict[str, float] = {}
     steps: dict[str, dict[str, float]] = {}
-    for line in text.splitlines():
-        if line.startswith("#") or " " not in line:
-            continue
-        name, _, value = line.rpartition(" ")
-        base = name.split("{", 1)[0]
-        values[base] = values.get(base, 0.0) + float(value)
-        if base.startswith("consent_transaction_step_seconds_") and 'step="' in name:
-            step = name.split('step="', 1)[1].split('"', 1)[0]
-            steps.setdefault(step, {})[base.rsplit("_", 1)[1]] = float(value)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            values[sample.name] = values.get(sample.name, 0.0) + sample.value
+            if family.name == "consent_transaction_step_seconds" and "step" in sample.labels:
+                kind = sample.name.removeprefix(f"{family.name}_")  # sum, count, bucket, …
+                steps.setdefault(sample.labels["step"], {})[kind] = sample.value
     batches = values.get("consent_batch_size_count", 0.0)
     waits = values.get("consent_barrier_wait_seconds_count", 0.0)
     return {

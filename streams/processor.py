@@ -40,6 +40,8 @@ log = logging.getLogger("consent.streams.processor")
 
 
 RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+STEPS = ("prepare", "process", "offsets", "commit")
+"""The steps of a batch that `on_step` times, in order."""
 
 
 class Output:

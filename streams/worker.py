@@ -30,7 +30,7 @@ from streams.agent.store import StateStores
 from streams.filter.send_filter import SendFilter, consent_topics
 from streams.metrics import StreamMetrics
 from streams.policy import Policy, load_policy
-from streams.processor import Handler, TransactionalLoop
+from streams.processor import STEPS, Handler, TransactionalLoop
 from streams.settings import StreamSettings
 
 log = logging.getLogger("consent.streams")
@@ -115,8 +115,7 @@ def _state_ends(settings: StreamSettings, ends: EndOffsets) -> Callable[[list[in
 
 def _step_observer(metrics: StreamMetrics, role: str) -> Callable[[str, float], None]:
     """Observe a step's time in its histogram, the labelled children looked up once."""
-    children = {step: metrics.transaction_steps.labels(role, step)
-                for step in ("prepare", "process", "offsets", "commit")}
+    children = {step: metrics.transaction_steps.labels(role, step) for step in STEPS}
     return lambda step, seconds: children[step].observe(seconds)
 
 
