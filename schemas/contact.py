@@ -28,6 +28,7 @@ from functools import lru_cache
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from schemas.exceptions import ConsentError, InvalidEmail
+from schemas.keyed_hash import HmacSha256
 
 DEV_KEY_SECRET = "consent-dev-secret-do-not-use-in-production"  # noqa: S105 - refused, see below
 """Once the documented default; kept only so that it is refused everywhere."""
@@ -121,12 +122,10 @@ class KeyHasher:
     """The contact key function with its HMAC key set up once (the filter calls it per request)."""
 
     def __init__(self, secret: str) -> None:
-        self._mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+        self._mac = HmacSha256(secret.encode("utf-8"))
 
     def key_of_normalised(self, normalised: str) -> str:
-        mac = self._mac.copy()
-        mac.update(normalised.encode("utf-8"))
-        return mac.hexdigest()
+        return self._mac.hexdigest(normalised.encode("utf-8"))
 
     def __call__(self, email: str) -> str:
         return self.key_of_normalised(normalise_email(email))

@@ -5,6 +5,7 @@ up in a proxy log; the HMAC stops anyone from unsubscribing someone else by edit
 """
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from schemas.exceptions import SchemaError
+from schemas.keyed_hash import HmacSha256
 
 
 class BadToken(SchemaError):
@@ -31,8 +33,12 @@ class UnsubscribeToken:
     expires_at: datetime
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    """Unpadded URL-safe base64 (what `base64.urlsafe_b64encode` gives, minus its Python layer)."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def _unb64(text: str) -> bytes:
@@ -49,29 +55,38 @@ class Signer:
 
     Expiry is rounded up to the next whole day, so every request for one contact and purpose
     on one day gets the same token (at most a day longer than `ttl`), and the cache holds at
-    most `max_cached` tokens before it is emptied.
+    most `max_cached` tokens before it is emptied. The day and the expiry are worked out once
+    per `now` the caller passes (the filter passes one per batch): a campaign of distinct
+    contacts misses the cache every time, and those two took a fifth of a token's cost.
     """
 
     def __init__(self, secret: str, ttl: timedelta, max_cached: int = 200_000) -> None:
-        self._mac = hmac.new(secret.encode(), b"unsubscribe:", hashlib.sha256)
+        self._mac = HmacSha256(secret.encode(), prefix=b"unsubscribe:")
         self._ttl = ttl
         self._cache: dict[tuple[str, str], str] = {}
         self._day = -1
         self._max = max_cached
+        self._now: datetime | None = None
+        self._exp = 0
 
     def __call__(self, contact_key: str, purpose: str, now: datetime) -> str:
-        day = int(now.timestamp()) // 86_400
-        if day != self._day or len(self._cache) >= self._max:
-            self._cache, self._day = {}, day
+        if now is not self._now:
+            self._at(now)
         token = self._cache.get((contact_key, purpose))
         if token is None:
-            exp = (int((now + self._ttl).timestamp()) // 86_400 + 1) * 86_400
-            payload = _b64(orjson.dumps({"k": contact_key, "p": purpose, "e": exp}))
-            mac = self._mac.copy()
-            mac.update(payload.encode())
-            token = f"{payload}.{_b64(mac.digest()[:20])}"
+            payload = _b64(orjson.dumps({"k": contact_key, "p": purpose, "e": self._exp}))
+            token = f"{payload}.{_b64(self._mac.digest(payload.encode())[:20])}"
+            if len(self._cache) >= self._max:
+                self._cache = {}
             self._cache[(contact_key, purpose)] = token
         return token
+
+    def _at(self, now: datetime) -> None:
+        self._now = now
+        day = int(now.timestamp()) // 86_400
+        if day != self._day:
+            self._cache, self._day = {}, day
+        self._exp = (int((now + self._ttl).timestamp()) // 86_400 + 1) * 86_400
 
 
 def sign(contact_key: str, purpose: str, secret: str, *, ttl: timedelta,

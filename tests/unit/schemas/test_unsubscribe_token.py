@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from schemas.contact import contact_key
 from schemas.exceptions import SchemaError
-from schemas.unsubscribe_token import BadToken, UnsubscribeToken, sign, verify
+from schemas.unsubscribe_token import BadToken, Signer, UnsubscribeToken, sign, verify
 
 SECRET = "token-test-secret"
 KEY = contact_key("jane.doe@example.com", SECRET)
@@ -136,3 +136,40 @@ def test_non_ascii_signature_part_is_a_bad_token() -> None:
     payload, _ = token().split(".")
     with pytest.raises(BadToken):
         verify(f"{payload}.é", SECRET, now=NOW)
+
+
+# ------------------------------------------------------------------ the send filter's signer
+
+
+def test_signer_tokens_verify_and_expire_at_the_next_whole_day() -> None:
+    signer = Signer(SECRET, TTL)
+    parsed = verify(signer(KEY, "special_offers", NOW), SECRET, now=NOW)
+    assert parsed.contact_key == KEY and parsed.purpose == "special_offers"
+    assert parsed.expires_at == datetime(2026, 5, 1, tzinfo=UTC)  # NOW + 60 days, rounded up
+
+
+def test_signer_works_out_the_expiry_for_each_new_now() -> None:
+    """The expiry is cached per `now` object; a later one on another day gets its own."""
+    signer = Signer(SECRET, TTL)
+    signer(KEY, "special_offers", NOW)
+    later = NOW + timedelta(days=3)
+    parsed = verify(signer(KEY, "special_offers", later), SECRET, now=later)
+    assert parsed.expires_at == datetime(2026, 5, 4, tzinfo=UTC)
+    with pytest.raises(BadToken, match="expired"):
+        verify(signer(KEY, "special_offers", NOW), SECRET, now=datetime(2026, 5, 2, tzinfo=UTC))
+
+
+def test_signer_reuses_a_token_within_a_day_only() -> None:
+    signer = Signer(SECRET, TTL)
+    first = signer(KEY, "special_offers", NOW)
+    assert signer(KEY, "special_offers", NOW + timedelta(hours=11)) == first
+    assert signer(KEY, "newsletter", NOW) != first
+    assert signer(KEY, "special_offers", NOW + timedelta(hours=12)) != first  # the next day
+
+
+def test_signer_cache_stays_within_its_bound() -> None:
+    signer = Signer(SECRET, TTL, max_cached=10)
+    keys = [f"{i:064x}" for i in range(25)]
+    tokens = [signer(k, "special_offers", NOW) for k in keys]
+    assert len(signer._cache) <= 10
+    assert [verify(t, SECRET, now=NOW).contact_key for t in tokens] == keys
