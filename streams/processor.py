@@ -56,15 +56,14 @@ class Output:
                  on_delivery: Callable[[KafkaError | None, Message], None] | None = None
                  ) -> None:
         # the send filter's path (one produce per request) passes no keyword arguments
-        plain = partition is None and on_delivery is None
-        kw: dict[str, Any] = {}
-        if partition is not None:
-            kw["partition"] = partition
-        if on_delivery is not None:
-            kw["on_delivery"] = on_delivery
+        kw: dict[str, Any] | None = None
+        if partition is not None or on_delivery is not None:
+            kw = {"on_delivery": on_delivery} if on_delivery is not None else {}
+            if partition is not None:
+                kw["partition"] = partition
         while True:
             try:
-                if plain:
+                if kw is None:
                     self._producer.produce(topic, value, key)
                 else:
                     self._producer.produce(topic, value=value, key=key, **kw)

@@ -132,11 +132,13 @@ class SendFilter:
         data = read_request(msg.value())
         key = self.hasher.key_of_normalised(data.email)  # read_request normalised the address
         kb = key.encode("ascii")
-        _topic, p, offset = position(msg)
-        found = self.replica.get(p, kb) if msg.key() == kb else None
-        if found is None and (msg.key() != kb or partition_for(kb, self.partitions) != p):
+        # `prepare` checked every record's position (schemas.positions): no second check here
+        p: int = msg.partition()  # type: ignore[assignment]
+        keyed = msg.key() == kb
+        found = self.replica.get(p, kb) if keyed else None
+        if found is None and (not keyed or partition_for(kb, self.partitions) != p):
             self.metrics.rekeyed.labels(MAIL_REQUESTS).inc()
-            log.warning("re-keyed request: partition=%s offset=%s", p, offset)
+            log.warning("re-keyed request: partition=%s offset=%s", p, msg.offset())
             out(self.requests_topic, kb, msg.value())
             return None
         if found is None:
