@@ -14,7 +14,8 @@ The order of one iteration, which is what makes it safe:
 2. `prepare` (the send filter waits for consent input here; it calls `keep_alive` so the
    group keeps us, and a rebalance during the wait drops the whole batch: it is re-read from
    the committed offsets);
-3. begin, `process` (produce outputs), send the offsets, commit;
+3. begin, `process` (produce outputs) while a helper thread sends the batch's offsets to the
+   same transaction, commit once both are done;
 4. `committed` (the agent writes its local state store only now).
 
 Error sites: a record the handler cannot read or process is the handler's (dead letter, go
@@ -27,6 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -41,20 +43,30 @@ log = logging.getLogger("consent.streams.processor")
 
 RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 STEPS = ("prepare", "process", "offsets", "commit")
-"""The steps of a batch that `on_step` times, in order."""
+"""The steps of a batch that `on_step` times, in order. `offsets` is what is left of sending
+the offsets once `process` is done (they are sent alongside it)."""
 
 
 class Output:
-    """Produce within the current transaction; a full local queue is drained, not an error."""
+    """Produce within the current transaction; a full local queue is drained, not an error.
+
+    A transaction that turned abortable while the handler was producing (librdkafka then refuses
+    every produce) is noted in `failed`, and the rest of the batch's outputs are dropped: the
+    loop aborts and retries the batch, as for a refused commit, instead of the handler taking
+    the refusal for a bad record.
+    """
 
     def __init__(self, producer: Producer) -> None:
         self._producer = producer
         self.count = 0
+        self.failed: KafkaException | None = None
 
     def __call__(self, topic: str, key: bytes | None, value: bytes | None,
                  partition: int | None = None,
                  on_delivery: Callable[[KafkaError | None, Message], None] | None = None
                  ) -> None:
+        if self.failed is not None:
+            return
         # the send filter's path (one produce per request) passes no keyword arguments
         kw: dict[str, Any] | None = None
         if partition is not None or on_delivery is not None:
@@ -70,6 +82,12 @@ class Output:
                 break
             except BufferError:
                 self._producer.poll(0.01)
+            except KafkaException as exc:
+                err: KafkaError = exc.args[0]
+                if err.fatal() or not err.txn_requires_abort():
+                    raise
+                self.failed = exc
+                return
         self.count += 1
 
 
@@ -127,6 +145,8 @@ class TransactionalLoop:
         self._on_transaction = on_transaction
         self._on_step = on_step
         self._report_lag = LagReporter(self.consumer, on_lag)
+        self._offsets_sender = ThreadPoolExecutor(max_workers=1,
+                                                  thread_name_prefix=f"{name}-offsets")
         self.transactions = 0
         self.aborts = 0
 
@@ -246,7 +266,7 @@ class TransactionalLoop:
             return out
 
         self.handler.idle(begin)
-        if out is not None and not self._commit_or_abort([]):
+        if out is not None and not self._commit_or_abort(None, out):
             self.handler.aborted()
 
     def _transact(self, batch: list[Message]) -> None:
@@ -254,13 +274,15 @@ class TransactionalLoop:
             began = time.monotonic()
             self.producer.begin_transaction()
             out = Output(self.producer)
+            offsets = self._send_offsets(batch)
             try:
                 self.handler.process(batch, out)
             except BaseException:
+                wait([offsets])  # no two transactional calls at once: the abort waits for it
                 self._abort_quietly()
                 raise
             self._step("process", began)
-            if self._commit_or_abort(batch):
+            if self._commit_or_abort(offsets, out):
                 took = time.monotonic() - began
                 if self._on_transaction is not None:
                     self._on_transaction(took)
@@ -281,14 +303,29 @@ class TransactionalLoop:
         raise TransactionFailed(f"{self.name}: the broker refused {len(RETRY_DELAYS_S) + 1} "
                                 "transactions in a row")
 
-    def _commit_or_abort(self, batch: list[Message]) -> bool:
+    def _send_offsets(self, batch: list[Message]) -> "Future[None]":
+        """Add the batch's next offsets to the open transaction on a helper thread.
+
+        Why: the two round trips this takes (to the transaction and group coordinators) cost
+        4.6-7.6 ms a batch of 5,000 under load, a twelfth of the send filter's time, spent
+        waiting while the handler could work (issue 7). The offsets belong to the open
+        transaction whenever they are sent, and the commit (or an abort) waits for them, so
+        what commits together is unchanged. librdkafka's producer is thread-safe; only the
+        transactional calls must not overlap, and they do not.
+        """
+        return self._offsets_sender.submit(
+            self.producer.send_offsets_to_transaction, _next_offsets(batch),
+            self.consumer.consumer_group_metadata(), 30)
+
+    def _commit_or_abort(self, offsets: "Future[None] | None", out: Output) -> bool:
         """Commit outputs and offsets together. False when aborted (the caller may retry)."""
         try:
             began = time.monotonic()
-            if batch:
-                self.producer.send_offsets_to_transaction(
-                    _next_offsets(batch), self.consumer.consumer_group_metadata(), 30)
+            if offsets is not None:
+                offsets.result()
                 self._step("offsets", began)
+            if out.failed is not None:
+                raise out.failed
             began = time.monotonic()
             self.producer.commit_transaction(60)
             self._step("commit", began)
@@ -313,6 +350,7 @@ class TransactionalLoop:
         try:
             self.consumer.close()
         finally:
+            self._offsets_sender.shutdown(wait=True)
             self.producer.flush(10)
 
 

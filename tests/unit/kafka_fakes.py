@@ -123,13 +123,18 @@ class FakeProducer:
         self.steps: list[str] = []
         self.commit_errors: list[KafkaException] = []
         self.buffer_errors = 0
+        self.produce_errors: list[KafkaException] = []  # raised in turn, once produced_before
+        self.produced_before_error = 0
         self.offsets_sent: list[list[TopicPartition]] = []
+        self.offsets_hook: Callable[[], None] | None = None
 
     def produce(self, topic: str, value: bytes | None = None, key: bytes | None = None,
                 **kw: Any) -> None:
         if self.buffer_errors:
             self.buffer_errors -= 1
             raise BufferError("queue full")
+        if self.produce_errors and len(self.produced) >= self.produced_before_error:
+            raise self.produce_errors.pop(0)
         self.produced.append((topic, key, value, kw))
 
     def poll(self, timeout: float = 0) -> int:
@@ -141,6 +146,8 @@ class FakeProducer:
 
     def send_offsets_to_transaction(self, offsets: list[TopicPartition], metadata: Any,
                                     timeout: float) -> None:
+        if self.offsets_hook is not None:
+            self.offsets_hook()
         self.steps.append("offsets")
         self.offsets_sent.append(offsets)
 

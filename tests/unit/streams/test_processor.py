@@ -1,11 +1,12 @@
 """The transactional loop's own logic, on stand-in clients: what commits together, what retries,
 what ends the process."""
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, Message, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from schemas.settings import ClientSettings
 from streams import processor
@@ -52,12 +53,24 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return slept
 
 
+_made: list[TransactionalLoop] = []
+
+
+@pytest.fixture(autouse=True)
+def _closed_loops() -> Iterator[None]:
+    """Each loop's offsets thread ends with its test, as `close` ends it in a process."""
+    yield
+    while _made:
+        _made.pop().close()
+
+
 def loop(monkeypatch: pytest.MonkeyPatch, handler: RecordingHandler, **kw: Any
          ) -> tuple[TransactionalLoop, FakeConsumer, FakeProducer]:
     monkeypatch.setattr(processor, "Consumer", FakeConsumer)
     monkeypatch.setattr(processor, "Producer", FakeProducer)
     made = TransactionalLoop(ClientSettings(), group="g", topics=["in"], handler=handler,
                              name="test", process_id="1", **kw)
+    _made.append(made)
     return made, made.consumer, made.producer
 
 
@@ -154,7 +167,61 @@ def test_a_handler_error_aborts_the_open_transaction(monkeypatch: pytest.MonkeyP
     consumer.batches = [[msg("in", 0, 0)]]
     with pytest.raises(RuntimeError):
         lp.step()
-    assert producer.steps == ["begin", "abort"]
+    assert producer.steps == ["begin", "offsets", "abort"]  # the abort waited for the offsets
+
+
+def test_the_offsets_are_sent_while_the_handler_processes(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """The offsets' round trips overlap the batch's work; the commit still waits for them."""
+    handler = RecordingHandler()
+    lp, consumer, producer = loop(monkeypatch, handler)
+    sending = threading.Event()
+    release = threading.Event()
+
+    def slow_offsets() -> None:
+        sending.set()
+        assert release.wait(5), "the offsets were never released"
+
+    producer.offsets_hook = slow_offsets
+    real_process = handler.process
+
+    def process(batch: list[Message], out: Output) -> None:
+        assert sending.wait(5), "the offsets were not being sent while the batch was processed"
+        real_process(batch, out)
+        assert "commit" not in producer.steps
+        release.set()
+
+    monkeypatch.setattr(handler, "process", process)
+    consumer.batches = [[msg("in", 0, 5)]]
+    lp.step()
+    assert producer.steps == ["begin", "offsets", "commit"]
+    assert [(tp.partition, tp.offset) for tp in producer.offsets_sent[0]] == [(0, 6)]
+
+
+def test_an_abortable_refusal_while_producing_aborts_and_retries_the_batch(
+        monkeypatch: pytest.MonkeyPatch, sleeps: list[float]) -> None:
+    """librdkafka refuses every produce once the transaction is abortable: the batch is retried
+    whole, not ended by the refusal nor handed to the handler as a bad record."""
+    handler = RecordingHandler()
+    lp, consumer, producer = loop(monkeypatch, handler)
+    producer.produce_errors = [txn_error()]
+    producer.produced_before_error = 1
+    consumer.batches = [[msg("in", 0, 0), msg("in", 0, 1), msg("in", 0, 2)]]
+    lp.step()
+    assert producer.steps == ["begin", "offsets", "abort", "begin", "offsets", "commit"]
+    assert handler.calls == ["prepare", "process", "aborted", "process", "committed"]
+    assert len(producer.produced) == 1 + 3  # one before the refusal, then the whole batch
+    assert (lp.aborts, lp.transactions) == (1, 1)
+
+
+def test_a_fatal_refusal_while_producing_ends_the_process(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    lp, consumer, producer = loop(monkeypatch, RecordingHandler())
+    producer.produce_errors = [txn_error(fatal=True)]
+    consumer.batches = [[msg("in", 0, 0)]]
+    with pytest.raises(KafkaException):
+        lp.step()
+    assert producer.steps[-1] == "abort"
 
 
 def test_a_rebalance_during_prepare_drops_the_batch_before_any_transaction(
