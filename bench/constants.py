@@ -13,6 +13,9 @@ LIGHT_RATE = 50.0  # the same at light load: the pipeline's own latency, without
 LIGHT_SECONDS = 10.0
 OPT_OUT_PROBES = 200
 OPT_OUT_RATE = 20.0  # probes/s: paced, so probes do not queue behind each other
+# before the measured loaded runs, the same load and probes once, unmeasured: the broker's JIT
+# compiles the paths they use then (bench/latency.py, `warm_up_at_load`)
+LOAD_WARM_UP_S = OPT_OUT_PROBES / OPT_OUT_RATE
 SINK_MAX_S = 180.0  # the sink phase stops measuring here (reported as "not caught up")
 BACKLOG_EVENTS = 100_000  # consent events produced while the agent is down
 MAILER_MAILS = 10_000  # outbox records the mailer phase sends

@@ -35,6 +35,7 @@ def _headline(doc: dict[str, Any]) -> list[tuple[str, str]]:
                            doc["preload"])
     restore, backlog, mailer, two = (doc["restore"], doc["backlog"], doc["mailer"],
                                      doc["two_filters"])
+    warm = doc.get("latency_warm_up")
     runs = len(sf["runs"])
     med = "median of " + str(runs) + ": " if runs > 1 else ""
     peaks = ", ".join(f"{k.removesuffix('_peak_rss_mib')} {v}" for k, v in mem.items()
@@ -50,6 +51,10 @@ def _headline(doc: dict[str, Any]) -> list[tuple[str, str]]:
         ("two send filters, requests/s while both decide",
          f"{_fmt(two.get('all_deciding_requests_per_s'))}  "
          f"({_fmt(two['requests_per_s'])} first decision to last)"),
+        *([(f"warm-up at {lat['offered_rate_per_s']:.0f} req/s for {warm['seconds']:.0f} s, "
+            "not measured: request p99 / opt-out p99, forwarded",
+            f"{warm['p99_ms']} ms / {warm['probe_p99_ms']} ms, "
+            f"{warm['forwarded_must_be_0']} of {warm['probes']}")] if warm else []),
         (f"request → decision at {light['offered_rate_per_s']:.0f} req/s, p50 / p99",
          f"{light['p50_ms']} ms / {light['p99_ms']} ms"
          + (" (saturated, see notes)" if light["saturated"] else "")),
@@ -141,8 +146,10 @@ def write_results(doc: dict[str, Any], out_dir: Path, now: datetime, host: str) 
         "",
     ]
     for section in ("preload", "restore", "send_filter", "passthrough", "two_filters",
-                    "latency_light", "latency", "opt_out_enforcement", "backlog",
-                    "postgres_sink", "mailer", "detection", "memory", "processes"):
+                    "latency_warm_up", "latency_light", "latency", "opt_out_enforcement",
+                    "backlog", "postgres_sink", "mailer", "detection", "memory", "processes"):
+        if section not in doc:
+            continue
         lines += [f"### {section}", "", "```json", json.dumps(doc[section], indent=2), "```", ""]
     lines += ["## Notes", "", *[f"- {n}" for n in doc["notes"]], ""]
     mpath.write_text("\n".join(lines), encoding="utf-8")

@@ -63,6 +63,7 @@ class Bench:
     process_metrics: list[dict[str, Any]] = field(default_factory=list)
     request_checked: bool = False
     notes: list[str] = field(default_factory=list)
+    probed: set[int] = field(default_factory=set)  # contacts an opt-out probe has used
     deployment: Deployment | None = None
     hasher: KeyHasher = field(init=False)
 
