@@ -112,8 +112,9 @@ def warm_up_at_load(bench: Bench) -> dict[str, Any]:
     every second through a bench run, its C2 compiler threads took 10-56 % of a core during
     the light phase and the first loaded run, and 0-20 % in the runs after. In 13 results
     files without this warm-up, the first of three loaded runs had the highest opt-out p50 in
-    12 and the highest p99 in 11. A broker in service has long compiled them. The warm-up's own figures are kept in
-    the results (`latency_warm_up`), and a probe forwarded here is a leak like any other.
+    12 and the highest p99 in 11. A broker in service has long compiled them. The warm-up's
+    own figures are kept in the results (`latency_warm_up`), and a probe forwarded here is a
+    leak like any other.
     """
     probes = ProbeThread(bench, phase="warmopt")
     load = measure_latency(bench, "warmload", LATENCY_RATE, LOAD_WARM_UP_S, probes=probes)
