@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local infrastructure of the consent pipeline (Kafka + PostgreSQL), no Docker.
 #
-#   deploy/local/stack.sh up-infra     start Kafka, then PostgreSQL (each waits until ready)
+#   deploy/local/stack.sh up-infra     start PostgreSQL, then Kafka (each waits until ready)
 #   deploy/local/stack.sh down-infra   stop PostgreSQL and Kafka (tries both even if one fails)
 #   deploy/local/stack.sh status       exit 0 if both run, 3 otherwise
 #   deploy/local/stack.sh env          print export lines for the connection settings
@@ -24,8 +24,13 @@ usage() {
 
 up_infra() {
   local started=$SECONDS
-  "$LOCAL_SCRIPTS_DIR/kafka.sh" start
+  # PostgreSQL first: its ports (5432x-5433x) lie in Linux's ephemeral range (32768-60999),
+  # and a broker started before it opens connections whose local port the kernel may pick
+  # there. A clean-clone `make demo` failed so ("could not bind 127.0.0.1:54330: Address
+  # already in use", 6 s after the broker started, nothing listening there a minute later).
+  # A port already listening is never handed out as an ephemeral one.
   "$LOCAL_SCRIPTS_DIR/postgres.sh" start
+  "$LOCAL_SCRIPTS_DIR/kafka.sh" start
   local_say "infrastructure up in $((SECONDS - started))s:"
   print_env >&2
 }
