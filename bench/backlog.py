@@ -15,6 +15,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from bench.constants import BACKLOG_EVENTS, DECIDE_TIMEOUT_S
 from bench.contacts import contact_email
 from bench.display import progress_bars
+from bench.opt_out_probes import probe_contacts
 from bench.state import Bench
 from bench.stats import figure, per_second
 from ops.supervisor import wait_until
@@ -41,8 +42,10 @@ def work_through_backlog(bench: Bench) -> dict[str, Any]:
             if j % 5000 == 4999:
                 progress.update(task, completed=j + 1)
         probes = {}
-        for k in range(50):
-            email = contact_email(rng.randrange(bench.contacts))
+        # contacts that had not opted out: one that had would be suppressed whatever the agent
+        # did with the backlog, and prove nothing
+        for k, i in enumerate(probe_contacts(rng, bench.contacts, 50, bench.probed)):
+            email = contact_email(i)
             bench.producer.send_raw("preferences", bench.key_of(email), orjson.dumps(make_event(
                 "preference.changed", {"email": email, "all": "withdrawn"},
                 source="bench-preference-centre")))

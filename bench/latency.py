@@ -84,7 +84,7 @@ def measure_latency(bench: Bench, phase: str, rate: float, seconds: float,
     saturated = drain > 1.0
     if saturated:
         bench.notes.append(
-            f"latency at {rate:.0f} req/s: the filter did not keep up (last decision "
+            f"latency at {rate:.0f} req/s ({phase}): the filter did not keep up (last decision "
             f"{drain:.1f}s after the last request, {per_second(n, last_decision - t0):.0f} "
             "decisions/s), so these percentiles measure a growing queue, not steady state")
     return {
