@@ -32,6 +32,9 @@ class StreamSettings(ClientSettings):
     transaction_timeout_s: float = Field(default=15.0, ge=1.0)
     agent_batch: int = Field(default=2000, ge=1, description="consent events per transaction")
     filter_batch: int = Field(default=5000, ge=1, description="mail requests per transaction")
+    filter_reader: bool = Field(
+        default=True, description="read requests and hash their addresses in a helper process "
+        "while the send filter decides (a second core's worth of work; off: all in one thread)")
 
     def destinations(self) -> list[Destination]:
         """Kafka, and the unsubscribe endpoint the link in every marketing mail points at."""

@@ -6,6 +6,7 @@ and exits with code 70 on anything it cannot handle: a processor that looks aliv
 nothing is the failure we fear most, so it dies loudly and its supervisor restarts it.
 """
 
+import contextlib
 import logging
 import signal
 import sys
@@ -27,6 +28,7 @@ from schemas.processors import DestinationKind
 from schemas.topics import AGENT_TOPICS, CONSENT_STATE, MAIL_REQUESTS, all_specs, topic_name
 from streams.agent.agent import ConsentAgent
 from streams.agent.store import StateStores
+from streams.filter.reader import Reader
 from streams.filter.send_filter import SendFilter, consent_topics
 from streams.metrics import StreamMetrics
 from streams.policy import Policy, load_policy
@@ -153,8 +155,8 @@ def build_agent(settings: StreamSettings, metrics: StreamMetrics | None = None
     return loop
 
 
-def build_filter(settings: StreamSettings, metrics: StreamMetrics | None = None
-                 ) -> TransactionalLoop:
+def build_filter(settings: StreamSettings, metrics: StreamMetrics | None = None,
+                 reader: Reader | None = None) -> TransactionalLoop:
     metrics = metrics or StreamMetrics()
     ends = EndOffsets(settings)
     replica = ConsentReplica(
@@ -164,7 +166,7 @@ def build_filter(settings: StreamSettings, metrics: StreamMetrics | None = None
         settings.topic(CONSENT_STATE), settings.partitions, _state_ends(settings, ends))
     barrier = Barrier(replica, ends, consent_topics(settings), settings.partitions,
                       settings.barrier_stall_s)
-    handler = SendFilter(settings, _policy(settings), metrics, replica, barrier)
+    handler = SendFilter(settings, _policy(settings), metrics, replica, barrier, reader)
     return _loop(settings, metrics, "filter", handler, topics=[settings.topic(MAIL_REQUESTS)],
                  name="send filter", batch_size=settings.filter_batch)
 
@@ -190,6 +192,10 @@ def run_filter(settings: StreamSettings) -> None:
     check_topics(settings)
     metrics = StreamMetrics()
     _serve_metrics(settings, metrics, "filter")
-    loop = build_filter(settings, metrics)
-    log.info("send filter starting: app_id=%s", settings.app_id)
-    _run(loop, "send filter")
+    with contextlib.ExitStack() as stack:
+        reader = (stack.enter_context(Reader(settings.key_secret.get_secret_value()))
+                  if settings.filter_reader else None)
+        loop = build_filter(settings, metrics, reader)
+        log.info("send filter starting: app_id=%s, reader process=%s", settings.app_id,
+                 "on" if reader is not None else "off")
+        _run(loop, "send filter")

@@ -2,8 +2,9 @@
 
 The high-volume path, so it is lean: requests are read by `schemas.mail_request`, which gives
 the model's answer for every input but checks plainly valid requests itself at a fraction of
-the model's cost; verdicts come precomputed from the
-replica of `consent-state`, and output records are built straight to bytes (`records`). Each
+the model's cost, and that reading and the contact key are done by a helper process while the
+filter waits and decides (`streams.filter.reader`); verdicts come precomputed from the
+replica of `consent-state`, and output records are built straight to bytes. Each
 batch waits at the barrier, then its decisions and its input offsets commit in one transaction
 (`streams.processor`), so a crash or a rebalance can neither lose a request nor decide it twice.
 
@@ -26,14 +27,14 @@ from confluent_kafka import Message, TopicPartition
 from consent_table.barrier import Barrier
 from consent_table.replica import PURPOSE_INDEX, ConsentReplica
 from schemas.contact import KeyHasher
-from schemas.exceptions import InvalidEvent
-from schemas.mail_request import read_request
+from schemas.mail_request import Request
 from schemas.partitioning import partition_for
 from schemas.positions import position
 from schemas.purposes import Purpose
 from schemas.topics import DEAD_LETTERS, INPUT_TOPICS, MAIL_OUTBOX, MAIL_REQUESTS, MAIL_SUPPRESSED
 from schemas.unsubscribe_token import Signer
 from streams.agent.agent import dead_letter
+from streams.filter.reader import Failed, Reader, Refused, read_one
 from streams.metrics import StreamMetrics
 from streams.policy import Policy
 from streams.processor import KeepAlive, Output
@@ -49,12 +50,14 @@ class SendFilter:
     """The handler of the filter's transactional loop (see `streams.processor.Handler`)."""
 
     def __init__(self, settings: StreamSettings, policy: Policy, metrics: StreamMetrics,
-                 replica: ConsentReplica, barrier: Barrier) -> None:
+                 replica: ConsentReplica, barrier: Barrier, reader: Reader | None = None
+                 ) -> None:
         self.settings = settings
         self.policy = policy
         self.metrics = metrics
         self.replica = replica
         self.barrier = barrier
+        self.reader = reader
         self.hasher = KeyHasher(settings.key_secret.get_secret_value())
         self.sign = Signer(settings.key_secret.get_secret_value(),
                            timedelta(days=settings.unsubscribe_ttl_days))
@@ -89,6 +92,8 @@ class SendFilter:
 
     def prepare(self, batch: list[Message], keep_alive: KeepAlive) -> list[Message]:
         started = datetime.now(UTC)
+        if self.reader is not None:  # read while we wait; `process` takes the answers
+            self.reader.submit([m.value() for m in batch])
         if not self.barrier.wait({position(m)[1] for m in batch}, keep_alive):
             return []
         self.metrics.barrier_wait.observe((datetime.now(UTC) - started).total_seconds())
@@ -99,21 +104,21 @@ class SendFilter:
         now_iso = now.isoformat()
         outcomes: Counter[tuple[str, str, str]] = Counter()
         now_ms = now.timestamp() * 1000
-        for i, msg in enumerate(batch):
-            try:
-                outcome = self._decide(msg, out, now, now_iso)
-            except InvalidEvent as exc:
-                dead_letter(out, self.dead_letters, msg, reason=exc.reason, kind=exc.kind,
+        answers = (self.reader.answers() if self.reader is not None
+                   else (read_one(m.value(), self.hasher) for m in batch))
+        for i, (msg, answer) in enumerate(zip(batch, answers, strict=True)):
+            if isinstance(answer, Refused):
+                dead_letter(out, self.dead_letters, msg, reason=answer.reason, kind=answer.kind,
                             stage="deserialization", metrics=self.metrics, base=MAIL_REQUESTS)
                 continue
+            if isinstance(answer, Failed):
+                self._failed(msg, out, answer.error, answer.trace)
+                continue
+            try:
+                outcome = self._decide(msg, answer.request, answer.key, out, now, now_iso)
             except Exception as exc:  # noqa: BLE001 - one request must not stop the filter
-                log.error("processing failed: partition=%s offset=%s %s\n%s", msg.partition(),
-                          msg.offset(), type(exc).__name__,
-                          "".join(traceback.format_tb(exc.__traceback__)))
-                dead_letter(out, self.dead_letters, msg,
-                            reason=f"processing failed ({type(exc).__name__})",
-                            kind="processing_error", stage="processing", metrics=self.metrics,
-                            base=MAIL_REQUESTS)
+                self._failed(msg, out, type(exc).__name__,
+                             "".join(traceback.format_tb(exc.__traceback__)))
                 continue
             if outcome is not None:
                 outcomes[outcome] += 1
@@ -127,10 +132,17 @@ class SendFilter:
         self.metrics.last_decision.set_to_current_time()
         self.metrics.batch_size.labels("filter").observe(len(batch))
 
-    def _decide(self, msg: Message, out: Output, now: datetime, now_iso: str
-                ) -> tuple[str, str, str] | None:
-        data = read_request(msg.value())
-        key = self.hasher.key_of_normalised(data.email)  # read_request normalised the address
+    def _failed(self, msg: Message, out: Output, error: str, trace: str) -> None:
+        """A request that failed for an unexpected reason: logged (type and code lines, no
+        values) and dead-lettered, and the batch goes on."""
+        log.error("processing failed: partition=%s offset=%s %s\n%s", msg.partition(),
+                  msg.offset(), error, trace)
+        dead_letter(out, self.dead_letters, msg, reason=f"processing failed ({error})",
+                    kind="processing_error", stage="processing", metrics=self.metrics,
+                    base=MAIL_REQUESTS)
+
+    def _decide(self, msg: Message, data: Request, key: str, out: Output, now: datetime,
+                now_iso: str) -> tuple[str, str, str] | None:
         kb = key.encode("ascii")
         # `prepare` checked every record's position (schemas.positions): no second check here
         p: int = msg.partition()  # type: ignore[assignment]
