@@ -81,6 +81,17 @@ def count_other_brokers() -> int:
     return count
 
 
+def helpers_hwm_mib(pid: int) -> float | None:
+    """Summed peak RSS of a process's children (the send filter's reader process), which its
+    own VmHWM does not count; None when it has none."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    peaks = [p for p in (vm_hwm_mib(int(c)) for c in children) if p is not None]
+    return sum(peaks) if peaks else None
+
+
 def vm_hwm_mib(pid: int) -> float | None:
     """Peak resident set size of a live process (VmHWM), read before it is stopped."""
     try:

@@ -11,7 +11,7 @@ import orjson
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from bench.constants import BODY, SEED, STOP_TIMEOUT_S
-from bench.machine import vm_hwm_mib
+from bench.machine import helpers_hwm_mib, vm_hwm_mib
 from bench.watcher import DecisionWatcher, scrape_metrics
 from ops.deployment import Deployment
 from ops.smtp_capture import free_port
@@ -93,10 +93,13 @@ class Bench:
     def stop(self, comp: Component) -> None:
         _comp, port = self.running.pop(comp.name)
         metrics = scrape_metrics(port)
+        helpers = helpers_hwm_mib(comp.proc.pid)
         peak = stop_component(self.procs, comp)
         kind = comp.name.split("-", 1)[0]
         if peak is not None:
             self.peaks.setdefault(kind, []).append(peak)
+        if helpers is not None:
+            self.peaks.setdefault(f"{kind}_helpers", []).append(helpers)
         self.process_metrics.append({"process": comp.name,
                                      "peak_rss_mib": peak and round(peak, 1), **metrics})
 
