@@ -83,7 +83,7 @@ def read_one(value: bytes | None, hasher: KeyHasher) -> Answer:
         return Failed(type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
 
 
-def serve(inbox: Connection, outbox: Connection) -> None:
+def answer_chunks(inbox: Connection, outbox: Connection) -> None:
     """The helper's loop: the key secret first, then chunks of record values in and their
     answers out, in order."""
     try:
@@ -202,4 +202,4 @@ class Reader:
 
 
 if __name__ == "__main__":
-    serve(Connection(os.dup(0), writable=False), Connection(os.dup(1), readable=False))
+    answer_chunks(Connection(os.dup(0), writable=False), Connection(os.dup(1), readable=False))
