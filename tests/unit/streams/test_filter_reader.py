@@ -1,6 +1,7 @@
 """The send filter's reader process answers exactly what reading in the filter would, in order,
 and a reader that dies or is orphaned never leaves the filter waiting or a process behind."""
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -171,3 +172,10 @@ def _running(pid: int) -> bool:
             return f.read().split(") ", 1)[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_the_pipes_hold_several_chunks(reader: Reader) -> None:
+    """At Linux's default 64 KiB a chunk took several partial writes, each waiting for the GIL
+    (the speed itself is measured by `consent bench`, not here)."""
+    for conn in (reader._out, reader._in):
+        assert fcntl.fcntl(conn.fileno(), getattr(fcntl, "F_GETPIPE_SZ", 1032)) >= 1 << 20
