@@ -5,16 +5,21 @@
 4. Every mail request is accounted for exactly once; the mailer sends each request id once.
 """
 
+import os
 import random
+import signal
+import subprocess
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from sinks.settings import SinkSettings
 from sources.producer import make_event
+from streams.worker import CRASH_EXIT_CODE
 from tests.integration.harness import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -155,3 +160,32 @@ def test_worker_crash_loses_nothing_and_sends_nothing_twice(
     assert crashes == [2, 5]
     decided = _decisions(p, tag, len(opted) + len(control))
     _assert_no_leaks(p, opted, control, decided, mailer_kills=1)
+
+
+def test_a_dead_filter_reader_ends_the_filter_and_its_restart_loses_nothing(
+    make_pipeline: Callable[..., Pipeline]
+):
+    """The send filter's reader process (streams/filter/reader.py) killed mid-stream: the filter
+    exits with code 70 instead of waiting for ever, and after its restart every request is
+    decided once, nobody opted out is mailed, nothing is mailed twice."""
+    p = make_pipeline()
+    tag = f"reader{uuid.uuid4().hex[:6]}"
+    exits: list[int | None] = []
+
+    def kill_reader(n: int) -> None:
+        if n != 2:
+            return
+        flt = p.procs.running["filter"].proc
+        children = Path(f"/proc/{flt.pid}/task/{flt.pid}/children").read_text().split()
+        assert len(children) == 1, "the filter runs one reader process"
+        os.kill(int(children[0]), signal.SIGKILL)
+        try:
+            exits.append(flt.wait(30))
+        except subprocess.TimeoutExpired:
+            exits.append(None)
+        p.procs.start("filter", "filter")
+
+    opted, control = _drive_pairs(p, tag, 600, 200, chunk=100, between_chunks=kill_reader)
+    assert exits == [CRASH_EXIT_CODE], "the filter exits for its supervisor when its reader dies"
+    decided = _decisions(p, tag, len(opted) + len(control))
+    _assert_no_leaks(p, opted, control, decided)
