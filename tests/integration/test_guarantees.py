@@ -176,7 +176,10 @@ def test_a_dead_filter_reader_ends_the_filter_and_its_restart_loses_nothing(
         if n != 2:
             return
         flt = p.procs.running["filter"].proc
-        children = Path(f"/proc/{flt.pid}/task/{flt.pid}/children").read_text().split()
+        children_of = Path(f"/proc/{flt.pid}/task/{flt.pid}/children")
+        deadline = time.monotonic() + 60  # the reader starts once the filter's checks passed
+        while not (children := children_of.read_text().split()) and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(children) == 1, "the filter runs one reader process"
         os.kill(int(children[0]), signal.SIGKILL)
         try:
